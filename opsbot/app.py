@@ -1,0 +1,181 @@
+"""Builds the Application from settings: the one place that wires the bot together."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
+
+from opsbot.db.engine import create_engine, create_sessionmaker
+from opsbot.db.migrate import upgrade
+from opsbot.i18n import N_, Html, translator
+from opsbot.services import staff
+from opsbot.settings import SUPPORTED_LANGUAGES, Settings
+from opsbot.telegram.card_queue import CardQueue
+from opsbot.telegram.context import OpsbotApplication, OpsbotContext, Services
+from opsbot.telegram.handlers import answers, curators, fallback, guards, questions
+from opsbot.telegram.handlers import settings as settings_handlers
+from opsbot.telegram.outbox import Outbox
+from opsbot.telegram.ratelimit import PacedRateLimiter
+from opsbot.telegram.roles import Roles
+from opsbot.x.gateway import gateway_from_settings
+from opsbot.x.poller import Poller
+from opsbot.x.publisher import Publisher
+
+log = logging.getLogger(__name__)
+
+FEATURES = (guards, settings_handlers, questions, answers, curators)
+POLL_JOB = "x-poll"
+
+
+def build_application(settings: Settings) -> OpsbotApplication:
+    limiter = PacedRateLimiter(
+        group_rate=settings.telegram_group_rate,
+        group_period=settings.telegram_group_period,
+        global_rate=settings.telegram_global_rate,
+        global_period=settings.telegram_global_period,
+    )
+    application: OpsbotApplication = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .rate_limiter(limiter)
+        .context_types(ContextTypes(context=OpsbotContext, bot_data=Services))
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .job_queue(JobQueue[OpsbotContext]())
+        .concurrent_updates(8)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    application.bot_data.settings = settings
+    for feature in FEATURES:
+        feature.register(application)
+    fallback.register(application)
+    return application
+
+
+async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+    services: Services = application.bot_data
+    settings = services.settings
+    services.engine = create_engine(settings.database_url)
+    await upgrade(services.engine)
+    services.sessionmaker = create_sessionmaker(services.engine)
+    services.gateway = gateway_from_settings(settings)
+    services.poller = Poller(services.sessionmaker, services.gateway, hashtags=settings.hashtags)
+    services.publisher = Publisher(
+        services.sessionmaker, services.gateway, lambda: services.poller.account
+    )
+    services.roles = Roles(application.bot, settings.moderator_ids)
+    services.cards = CardQueue(application.bot, services.sessionmaker, settings)
+    async with services.sessionmaker.begin() as session:
+        services.cards.chat_id = await staff.staff_chat_id(session, settings.staff_chat_id)
+    await register_commands(application)
+    services.cards.start()
+    services.outbox = Outbox(application.bot, services)
+    services.outbox.start()
+    assert application.job_queue is not None
+    application.job_queue.run_once(poll_x, when=0, name=POLL_JOB)
+
+
+async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    services: Services = application.bot_data
+    if hasattr(services, "outbox"):
+        await services.outbox.stop()
+    if hasattr(services, "cards"):
+        await services.cards.stop()
+    if hasattr(services, "gateway"):
+        await services.gateway.close()
+    if hasattr(services, "engine"):
+        await services.engine.dispose()
+
+
+def bot_commands(language: str) -> list[BotCommand]:
+    """Every feature's commands, described in `language`, for Telegram's command menu."""
+    _ = translator(language)
+    return [
+        BotCommand(name, _.plain(description))
+        for feature in FEATURES
+        for name, description in getattr(feature, "COMMANDS", [])
+    ]
+
+
+async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
+    settings: Settings = application.bot_data.settings
+    try:
+        for scope in (BotCommandScopeDefault(), BotCommandScopeAllGroupChats()):
+            await application.bot.set_my_commands(
+                bot_commands(settings.default_language), scope=scope
+            )
+            for language in SUPPORTED_LANGUAGES:
+                await application.bot.set_my_commands(
+                    bot_commands(language), scope=scope, language_code=language
+                )
+    except TelegramError as exc:
+        log.warning("could not register the command list: %s", exc)
+
+
+def poll_interval(services: Services) -> float:
+    return services.settings.poll_idle_seconds
+
+
+async def poll_x(context: OpsbotContext) -> None:
+    """One round of reading X; it schedules the next one itself, at X's pace."""
+    services = context.services
+    interval = poll_interval(services)
+    delay = interval
+    try:
+        result = await services.poller.poll()
+        if result.new_question_ids:
+            services.cards.wake()
+        burst = len(result.new_question_ids)
+        if burst > services.settings.telegram_group_rate:
+            # More cards than Telegram lets through in one window: say so, so nobody thinks
+            # questions were lost while the cards trickle in.
+            _ = translator(services.settings.default_language)
+            await tell_staff(
+                context,
+                _.ngettext(
+                    "📥 {count} new question arrived; the cards follow at Telegram's pace.",
+                    "📥 {count} new questions arrived; the cards follow at Telegram's pace.",
+                    burst,
+                    count=burst,
+                ),
+            )
+        if result.auth_alert_raised:
+            await tell_staff(
+                context,
+                N_(
+                    "⚠️ X refused the museum's keys. New questions are not being read until "
+                    "the keys are fixed (run <code>opsbot check</code>)."
+                ),
+            )
+        elif result.auth_alert_cleared:
+            await tell_staff(context, N_("✅ X accepts the museum's keys again."))
+        delay = services.poller.next_delay(result, interval)
+    except Exception:
+        log.exception("polling X failed")
+    finally:
+        jobs = cast("JobQueue[OpsbotContext] | None", context.job_queue)
+        assert jobs is not None
+        jobs.run_once(poll_x, when=delay, name=POLL_JOB)
+
+
+async def tell_staff(context: OpsbotContext, message: str, **values: Any) -> None:
+    """Send a notice to the staff group in its language; `message` is a msgid or `Html`."""
+    services = context.services
+    _ = translator(services.settings.default_language)
+    text = message if isinstance(message, Html) else _(message, **values)
+    try:
+        await context.bot.send_message(services.staff_chat_id, text)
+    except TelegramError as exc:
+        log.warning("could not tell the staff group: %s", exc)
+
+
+def allowed_updates() -> list[str]:
+    return Update.ALL_TYPES

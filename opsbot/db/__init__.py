@@ -1,0 +1,1 @@
+"""Database access: models, the one engine and sessionmaker, migrations."""

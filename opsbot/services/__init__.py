@@ -1,0 +1,1 @@
+"""The museum's domain: questions, staff, audit. Knows neither Telegram nor X."""

@@ -1,0 +1,352 @@
+"""Answers: drafts, the outbox of posts to X, and the rules of who may post what.
+
+Every state change is a conditional UPDATE on the status, so concurrent presses, a second
+curator, or a publisher recovering after a crash cannot publish the same answer twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import and_, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opsbot.db.base import utcnow
+from opsbot.db.models import Answer, AnswerPrompt, AnswerStatus, Question, QuestionStatus
+from opsbot.services import questions
+from opsbot.services.compose import compose, has_hashtag, split_thread
+from opsbot.services.tweet_length import fits
+
+LEASE = timedelta(seconds=90)
+
+
+class DraftOutcome(StrEnum):
+    CREATED = "created"
+    NOT_FOUND = "not_found"
+    ANSWERED = "answered"
+    HIDDEN = "hidden"
+    TAKEN_BY_OTHER = "taken_by_other"
+    EMPTY = "empty"
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    outcome: DraftOutcome
+    answer: Answer | None = None
+    question: Question | None = None
+    holder_id: int | None = None
+
+
+class ClaimOutcome(StrEnum):
+    CLAIMED = "claimed"
+    ALREADY_POSTING = "already_posting"
+    ALREADY_POSTED = "already_posted"
+    CANCELLED = "cancelled"
+    NOT_FOUND = "not_found"
+    QUESTION_ANSWERED = "question_answered"
+    NOT_REPLYABLE = "not_replyable"
+    TOO_LONG = "too_long"
+
+
+async def remember_prompt(
+    session: AsyncSession, chat_id: int, message_id: int, question_id: int, curator_id: int
+) -> None:
+    session.add(
+        AnswerPrompt(
+            chat_id=chat_id, message_id=message_id, question_id=question_id, curator_id=curator_id
+        )
+    )
+
+
+async def question_for_reply(
+    session: AsyncSession, chat_id: int, reply_to_message_id: int
+) -> int | None:
+    """The question a staff message answers: by the bot's prompt, or by the card itself."""
+    prompt = await session.get(AnswerPrompt, (chat_id, reply_to_message_id))
+    if prompt is not None:
+        return prompt.question_id
+    return await session.scalar(
+        select(Question.id).where(
+            Question.card_chat_id == chat_id, Question.card_message_id == reply_to_message_id
+        )
+    )
+
+
+async def create_draft(
+    session: AsyncSession,
+    question_id: int,
+    curator_id: int,
+    text: str,
+    *,
+    hashtags: Sequence[str],
+    signature: str | None,
+    moderator: bool,
+) -> DraftResult:
+    if not text.strip():
+        return DraftResult(DraftOutcome.EMPTY)
+    question = await questions.load(session, question_id)
+    if question is None:
+        return DraftResult(DraftOutcome.NOT_FOUND)
+    if question.status == QuestionStatus.ANSWERED:
+        return DraftResult(DraftOutcome.ANSWERED, question=question)
+    if question.status == QuestionStatus.HIDDEN:
+        return DraftResult(DraftOutcome.HIDDEN, question=question)
+    if question.status == QuestionStatus.OPEN or question.taken_by != curator_id:
+        taken = await questions.take(session, question_id, curator_id, moderator=moderator)
+        if taken.outcome == questions.Outcome.TAKEN_BY_OTHER:
+            return DraftResult(
+                DraftOutcome.TAKEN_BY_OTHER, question=question, holder_id=taken.holder_id
+            )
+        question = taken.question or question
+    # A new draft replaces the curator's earlier ones for this question.
+    await session.execute(
+        update(Answer)
+        .where(
+            Answer.question_id == question_id,
+            Answer.curator_id == curator_id,
+            Answer.status == AnswerStatus.DRAFT,
+        )
+        .values(status=AnswerStatus.CANCELLED)
+    )
+    # Answer under the hashtag the visitor used, when they used one of the salon's.
+    tags = sorted(hashtags, key=lambda tag: not has_hashtag(question.text, [tag]))
+    answer = Answer(
+        question_id=question_id,
+        curator_id=curator_id,
+        source_text=text.strip(),
+        text=compose(text, hashtags=tags, signature=signature),
+        status=AnswerStatus.DRAFT,
+    )
+    session.add(answer)
+    await session.flush()
+    return DraftResult(DraftOutcome.CREATED, answer=answer, question=question)
+
+
+async def thread_of(session: AsyncSession, root_id: int) -> list[Answer]:
+    """The answer and, if it was split, all its parts in order."""
+    result = await session.scalars(
+        select(Answer)
+        .where(or_(Answer.id == root_id, Answer.thread_root_id == root_id))
+        .order_by(Answer.part)
+        .execution_options(populate_existing=True)
+    )
+    return list(result)
+
+
+async def split_into_thread(
+    session: AsyncSession,
+    answer_id: int,
+    *,
+    hashtags: Sequence[str],
+    signature: str | None,
+) -> list[Answer] | None:
+    """Turn a too-long draft into a thread of numbered drafts; None if it is no longer a draft."""
+    draft = await session.get(Answer, answer_id)
+    if draft is None or draft.status != AnswerStatus.DRAFT or draft.parts > 1:
+        return None
+    texts = split_thread(draft.source_text, hashtags=hashtags, signature=signature)
+    result = await session.execute(
+        update(Answer)
+        .where(Answer.id == answer_id, Answer.status == AnswerStatus.DRAFT)
+        .values(text=texts[0], part=1, parts=len(texts), thread_root_id=None)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    root = await session.get(Answer, answer_id)
+    assert root is not None
+    for number, text in enumerate(texts[1:], start=2):
+        session.add(
+            Answer(
+                question_id=root.question_id,
+                curator_id=root.curator_id,
+                source_text=root.source_text,
+                text=text,
+                status=AnswerStatus.DRAFT,
+                thread_root_id=answer_id,
+                part=number,
+                parts=len(texts),
+            )
+        )
+    await session.flush()
+    return await thread_of(session, answer_id)
+
+
+async def set_preview(session: AsyncSession, root_id: int, chat_id: int, message_id: int) -> None:
+    await session.execute(
+        update(Answer)
+        .where(or_(Answer.id == root_id, Answer.thread_root_id == root_id))
+        .values(preview_chat_id=chat_id, preview_message_id=message_id)
+    )
+
+
+async def claim(session: AsyncSession, root_id: int, now: datetime | None = None) -> ClaimOutcome:
+    """Draft -> posting for one publisher; everyone else learns why not."""
+    now = now or utcnow()
+    parts = await thread_of(session, root_id)
+    if not parts or parts[0].thread_root_id is not None:
+        return ClaimOutcome.NOT_FOUND
+    question = await questions.load(session, parts[0].question_id)
+    assert question is not None
+    if parts[0].status == AnswerStatus.DRAFT:
+        if question.status == QuestionStatus.ANSWERED:
+            return ClaimOutcome.QUESTION_ANSWERED
+        if not question.replyable:
+            return ClaimOutcome.NOT_REPLYABLE
+        if not all(fits(part.text) for part in parts):
+            return ClaimOutcome.TOO_LONG
+    result = await session.execute(
+        update(Answer)
+        .where(
+            or_(Answer.id == root_id, Answer.thread_root_id == root_id),
+            Answer.status == AnswerStatus.DRAFT,
+        )
+        .values(status=AnswerStatus.POSTING, attempts=Answer.attempts + 1, lease_until=now + LEASE)
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        return ClaimOutcome.CLAIMED
+    status = parts[0].status
+    if status in (AnswerStatus.POSTING, AnswerStatus.QUEUED):
+        return ClaimOutcome.ALREADY_POSTING
+    if status == AnswerStatus.POSTED:
+        return ClaimOutcome.ALREADY_POSTED
+    return ClaimOutcome.CANCELLED
+
+
+async def reclaim(
+    session: AsyncSession, root_id: int, now: datetime, *, force: bool = False
+) -> bool:
+    """Take over an answer whose publisher is gone (lease over) or that waited for X."""
+    due = or_(
+        and_(Answer.status == AnswerStatus.QUEUED, Answer.next_attempt_at <= now),
+        and_(
+            Answer.status == AnswerStatus.POSTING,
+            true() if force else or_(Answer.lease_until.is_(None), Answer.lease_until <= now),
+        ),
+    )
+    result = await session.execute(
+        update(Answer)
+        .where(Answer.id == root_id, due)
+        .values(status=AnswerStatus.POSTING, attempts=Answer.attempts + 1, lease_until=now + LEASE)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await session.execute(
+        update(Answer)
+        .where(
+            Answer.thread_root_id == root_id,
+            Answer.status.in_([AnswerStatus.QUEUED, AnswerStatus.POSTING]),
+        )
+        .values(status=AnswerStatus.POSTING, lease_until=now + LEASE)
+    )
+    return True
+
+
+async def due_roots(session: AsyncSession, now: datetime, *, force: bool = False) -> list[int]:
+    """Answers the outbox should (re)try now: queued ones whose time came, stale postings."""
+    lease_over = true() if force else or_(Answer.lease_until.is_(None), Answer.lease_until <= now)
+    result = await session.scalars(
+        select(Answer.id)
+        .where(
+            Answer.thread_root_id.is_(None),
+            or_(
+                and_(Answer.status == AnswerStatus.QUEUED, Answer.next_attempt_at <= now),
+                and_(Answer.status == AnswerStatus.POSTING, lease_over),
+            ),
+        )
+        .order_by(Answer.id)
+    )
+    return list(result)
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(Answer.next_attempt_at)
+        .where(Answer.status == AnswerStatus.QUEUED, Answer.thread_root_id.is_(None))
+        .order_by(Answer.next_attempt_at)
+        .limit(1)
+    )
+
+
+async def mark_posted(session: AsyncSession, answer_id: int, x_post_id: str) -> bool:
+    result = await session.execute(
+        update(Answer)
+        .where(Answer.id == answer_id, Answer.status == AnswerStatus.POSTING)
+        .values(status=AnswerStatus.POSTED, x_post_id=x_post_id, posted_at=utcnow(), last_error="")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_answered(session: AsyncSession, question_id: int, curator_id: int) -> None:
+    await session.execute(
+        update(Question)
+        .where(Question.id == question_id, Question.status != QuestionStatus.ANSWERED)
+        .values(status=QuestionStatus.ANSWERED, taken_by=curator_id)
+    )
+    # Other curators' drafts for this question can no longer be posted.
+    await session.execute(
+        update(Answer)
+        .where(Answer.question_id == question_id, Answer.status == AnswerStatus.DRAFT)
+        .values(status=AnswerStatus.CANCELLED)
+    )
+
+
+async def _set_unposted(session: AsyncSession, root_id: int, **values: object) -> None:
+    await session.execute(
+        update(Answer)
+        .where(
+            or_(Answer.id == root_id, Answer.thread_root_id == root_id),
+            Answer.status.in_([AnswerStatus.POSTING, AnswerStatus.QUEUED]),
+        )
+        .values(**values)
+    )
+
+
+async def mark_queued(session: AsyncSession, root_id: int, until: datetime, error: str) -> None:
+    await _set_unposted(
+        session,
+        root_id,
+        status=AnswerStatus.QUEUED,
+        next_attempt_at=until,
+        last_error=error,
+        lease_until=None,
+    )
+
+
+async def mark_retry(session: AsyncSession, root_id: int, until: datetime, error: str) -> None:
+    """Outcome unknown (timeout, 5xx): stay `posting`, so the retry first looks for the post."""
+    await _set_unposted(session, root_id, lease_until=until, last_error=error)
+
+
+async def mark_failed(session: AsyncSession, root_id: int, error: str) -> None:
+    await _set_unposted(
+        session, root_id, status=AnswerStatus.FAILED, last_error=error, lease_until=None
+    )
+
+
+async def cancel(session: AsyncSession, root_id: int) -> bool:
+    result = await session.execute(
+        update(Answer)
+        .where(
+            or_(Answer.id == root_id, Answer.thread_root_id == root_id),
+            Answer.status.in_([AnswerStatus.DRAFT, AnswerStatus.FAILED]),
+        )
+        .values(status=AnswerStatus.CANCELLED)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def posted_answer(session: AsyncSession, question_id: int) -> Answer | None:
+    """The first post of the question's published answer."""
+    return await session.scalar(
+        select(Answer)
+        .where(
+            Answer.question_id == question_id,
+            Answer.status == AnswerStatus.POSTED,
+            Answer.part == 1,
+        )
+        .order_by(Answer.id)
+        .limit(1)
+    )

@@ -1,0 +1,117 @@
+"""Audience posts become questions: triage, store once, queue their cards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opsbot.db.base import utcnow
+from opsbot.db.models import Question, XCursor
+from opsbot.db.upsert import insert_missing, upsert
+from opsbot.services.posts import XPost
+
+
+def is_question(post: XPost, museum_id: str) -> bool:
+    """Retweets repeat someone else's words, and the museum does not ask itself."""
+    return not post.is_retweet and post.author_id != museum_id
+
+
+def is_replyable(post: XPost, museum_id: str, museum_handle: str) -> bool:
+    """X lets an app reply only to authors who mentioned or quoted its account.
+
+    A reply to one of the museum's posts counts as engaging it as well.
+    """
+    return (
+        museum_id in post.mentioned_ids
+        or museum_handle.lower() in post.mentioned_handles
+        or post.quoted_author_id == museum_id
+        or post.in_reply_to_user_id == museum_id
+    )
+
+
+async def store_posts(
+    session: AsyncSession,
+    posts: Sequence[XPost],
+    *,
+    source: str,
+    museum_id: str,
+    museum_handle: str,
+) -> list[int]:
+    """Store the posts that are questions and new; return the new questions' ids."""
+    rows = [
+        {
+            "x_post_id": post.id,
+            "author_id": post.author_id,
+            "author_handle": post.author_handle,
+            "author_name": post.author_name[:200],
+            "text": post.text,
+            "posted_at": post.created_at,
+            "source": source,
+            "replyable": is_replyable(post, museum_id, museum_handle),
+            "conversation_id": post.conversation_id,
+            "received_at": utcnow(),
+        }
+        for post in posts
+        if is_question(post, museum_id)
+    ]
+    # Oldest first, so cards reach the staff group in the order the audience asked.
+    unique = sorted(
+        {row["x_post_id"]: row for row in rows}.values(), key=lambda r: int(r["x_post_id"])
+    )
+    return await insert_missing(session, Question, unique, key=["x_post_id"])
+
+
+async def get_cursor(session: AsyncSession, source: str) -> str | None:
+    return await session.scalar(select(XCursor.since_id).where(XCursor.source == source))
+
+
+async def save_cursor(session: AsyncSession, source: str, since_id: str) -> None:
+    current = await get_cursor(session, source)
+    # Ids are snowflakes: numeric order is time order. Never move a cursor backwards.
+    if current is not None and int(current) >= int(since_id):
+        return
+    await upsert(
+        session,
+        XCursor,
+        {"source": source, "since_id": since_id, "updated_at": utcnow()},
+        key=["source"],
+        update=["since_id", "updated_at"],
+    )
+
+
+async def forget_cursor(session: AsyncSession, source: str) -> None:
+    await session.execute(delete(XCursor).where(XCursor.source == source))
+
+
+async def queued_cards(session: AsyncSession, limit: int) -> list[Question]:
+    """Questions whose card has not reached the staff group yet, oldest first."""
+    result = await session.scalars(
+        select(Question)
+        .where(Question.card_message_id.is_(None))
+        .order_by(Question.id)
+        .limit(limit)
+    )
+    return list(result)
+
+
+async def count_queued_cards(session: AsyncSession) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Question).where(Question.card_message_id.is_(None))
+        )
+        or 0
+    )
+
+
+async def record_card(
+    session: AsyncSession, question_id: int, chat_id: int, thread_id: int | None, message_id: int
+) -> bool:
+    """Remember where the card is; False if another sender recorded one first."""
+    result = await session.execute(
+        update(Question)
+        .where(Question.id == question_id, Question.card_message_id.is_(None))
+        .values(card_chat_id=chat_id, card_thread_id=thread_id, card_message_id=message_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,124 @@
+"""What curators do to a question: take it, release it, hide it, bring it back.
+
+Each change is one conditional UPDATE, so two curators pressing at once cannot both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opsbot.db.models import Question, QuestionStatus
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    UNCHANGED = "unchanged"
+    NOT_FOUND = "not_found"
+    TAKEN_BY_OTHER = "taken_by_other"
+    WRONG_STATE = "wrong_state"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    question: Question | None = None
+    # Whoever holds the question after (or despite) the attempt.
+    holder_id: int | None = None
+    previous_holder_id: int | None = None
+
+
+async def _conditional(
+    session: AsyncSession, question_id: int, *where: object, **values: object
+) -> bool:
+    result = await session.execute(
+        update(Question).where(Question.id == question_id, *where).values(**values)  # type: ignore[arg-type]
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def load(session: AsyncSession, question_id: int) -> Question | None:
+    return await session.scalar(
+        select(Question).where(Question.id == question_id).execution_options(populate_existing=True)
+    )
+
+
+async def take(
+    session: AsyncSession, question_id: int, curator_id: int, *, moderator: bool
+) -> Result:
+    if await _conditional(
+        session,
+        question_id,
+        Question.status == QuestionStatus.OPEN,
+        status=QuestionStatus.TAKEN,
+        taken_by=curator_id,
+    ):
+        return Result(Outcome.DONE, await load(session, question_id), curator_id)
+    question = await load(session, question_id)
+    if question is None:
+        return Result(Outcome.NOT_FOUND)
+    if question.status != QuestionStatus.TAKEN:
+        return Result(Outcome.WRONG_STATE, question)
+    if question.taken_by == curator_id:
+        return Result(Outcome.UNCHANGED, question, curator_id)
+    holder = question.taken_by
+    if moderator and await _conditional(
+        session,
+        question_id,
+        Question.status == QuestionStatus.TAKEN,
+        Question.taken_by == holder,
+        taken_by=curator_id,
+    ):
+        return Result(Outcome.DONE, await load(session, question_id), curator_id, holder)
+    return Result(Outcome.TAKEN_BY_OTHER, question, holder)
+
+
+async def release(
+    session: AsyncSession, question_id: int, curator_id: int, *, moderator: bool
+) -> Result:
+    holder_is_allowed = True if moderator else Question.taken_by == curator_id
+    if await _conditional(
+        session,
+        question_id,
+        Question.status == QuestionStatus.TAKEN,
+        holder_is_allowed,
+        status=QuestionStatus.OPEN,
+        taken_by=None,
+    ):
+        return Result(Outcome.DONE, await load(session, question_id))
+    question = await load(session, question_id)
+    if question is None:
+        return Result(Outcome.NOT_FOUND)
+    if question.status == QuestionStatus.TAKEN:
+        return Result(Outcome.TAKEN_BY_OTHER, question, question.taken_by)
+    return Result(Outcome.WRONG_STATE, question)
+
+
+async def hide(session: AsyncSession, question_id: int, curator_id: int) -> Result:
+    if await _conditional(
+        session,
+        question_id,
+        Question.status.in_([QuestionStatus.OPEN, QuestionStatus.TAKEN]),
+        status=QuestionStatus.HIDDEN,
+        hidden_by=curator_id,
+        taken_by=None,
+    ):
+        return Result(Outcome.DONE, await load(session, question_id))
+    question = await load(session, question_id)
+    return Result(Outcome.NOT_FOUND if question is None else Outcome.WRONG_STATE, question)
+
+
+async def unhide(session: AsyncSession, question_id: int, curator_id: int) -> Result:
+    if await _conditional(
+        session,
+        question_id,
+        Question.status == QuestionStatus.HIDDEN,
+        status=QuestionStatus.OPEN,
+        hidden_by=None,
+    ):
+        return Result(Outcome.DONE, await load(session, question_id))
+    question = await load(session, question_id)
+    return Result(Outcome.NOT_FOUND if question is None else Outcome.WRONG_STATE, question)

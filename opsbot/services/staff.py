@@ -1,0 +1,80 @@
+"""The staff: who they are, which language they read, where the staff group lives."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opsbot.db.base import utcnow
+from opsbot.db.models import BotState, StaffMember
+from opsbot.db.upsert import upsert
+from opsbot.i18n import pick_language
+
+STAFF_CHAT_KEY = "staff_chat_id"
+
+
+async def see_member(
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    first_name: str,
+    username: str | None,
+    telegram_language: str | None,
+) -> None:
+    """Remember a person seen in the staff group, keeping their own choices."""
+    now = utcnow()
+    await upsert(
+        session,
+        StaffMember,
+        {
+            "telegram_id": telegram_id,
+            "first_name": first_name[:200],
+            "username": username,
+            "telegram_language": telegram_language,
+            "role": "curator",
+            "created_at": now,
+            "last_seen_at": now,
+        },
+        key=["telegram_id"],
+        update=["first_name", "username", "telegram_language", "last_seen_at"],
+    )
+
+
+async def language_of(
+    session: AsyncSession, telegram_id: int, telegram_language: str | None, default: str
+) -> str:
+    chosen = await session.scalar(
+        select(StaffMember.language).where(StaffMember.telegram_id == telegram_id)
+    )
+    return pick_language(chosen, telegram_language, default)
+
+
+async def set_language(session: AsyncSession, telegram_id: int, language: str) -> None:
+    await session.execute(
+        update(StaffMember).where(StaffMember.telegram_id == telegram_id).values(language=language)
+    )
+
+
+async def display_name(session: AsyncSession, telegram_id: int | None) -> str | None:
+    if telegram_id is None:
+        return None
+    member = await session.get(StaffMember, telegram_id)
+    if member is None:
+        return str(telegram_id)
+    return member.first_name or (f"@{member.username}" if member.username else str(telegram_id))
+
+
+async def staff_chat_id(session: AsyncSession, configured: int) -> int:
+    """The configured staff group, or the supergroup it was upgraded to."""
+    value = await session.scalar(select(BotState.value).where(BotState.key == STAFF_CHAT_KEY))
+    return int(value) if value is not None else configured
+
+
+async def move_staff_chat(session: AsyncSession, new_chat_id: int) -> None:
+    await upsert(
+        session,
+        BotState,
+        {"key": STAFF_CHAT_KEY, "value": str(new_chat_id), "updated_at": utcnow()},
+        key=["key"],
+        update=["value", "updated_at"],
+    )

@@ -1,0 +1,59 @@
+"""Callback data of inline buttons: a version, an action, a numeric target.
+
+Telegram allows 1-64 bytes and hands back whatever a (possibly modified) client sends, so
+nothing from users goes in, and everything coming back is parsed strictly: anything else is
+"forged or stale", never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+VERSION = "v1"
+MAX_BYTES = 64
+
+
+class Action(StrEnum):
+    TAKE = "tk"
+    RELEASE = "rl"
+    ANSWER = "an"
+    HIDE = "hd"
+    UNHIDE = "uh"
+    POST = "po"
+    EDIT = "ed"
+    CANCEL = "cn"
+    SPLIT = "sp"
+    TEMPLATE = "tp"
+
+
+@dataclass(frozen=True)
+class Callback:
+    action: Action
+    target: int
+    extra: int | None = None
+
+
+_PATTERN = re.compile(r"v1:([a-z]{2}):([0-9]{1,18})(?::([0-9]{1,18}))?")
+
+
+def pack(action: Action, target: int, extra: int | None = None) -> str:
+    data = f"{VERSION}:{action.value}:{target}" + ("" if extra is None else f":{extra}")
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError("callback data over 64 bytes")
+    return data
+
+
+def unpack(data: str | None) -> Callback | None:
+    if not data:
+        return None
+    match = _PATTERN.fullmatch(data)
+    if match is None:
+        return None
+    try:
+        action = Action(match.group(1))
+    except ValueError:
+        return None
+    extra = match.group(3)
+    return Callback(action, int(match.group(2)), None if extra is None else int(extra))

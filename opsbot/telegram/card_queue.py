@@ -1,0 +1,124 @@
+"""The one queue that brings question cards to the staff group.
+
+The queue is the database: a question without a card message is waiting. So cards survive a
+restart, and a burst of questions waits for Telegram's flood limit instead of being dropped;
+the rate limiter under the bot decides when each card may go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+
+from opsbot.db.models import Question
+from opsbot.i18n import translator
+from opsbot.services import inbox, staff
+from opsbot.settings import Settings
+from opsbot.telegram.cards import render_card
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+IDLE_CHECK_SECONDS = 30.0
+FAILURE_PAUSE_SECONDS = 5.0
+
+
+class CardQueue:
+    def __init__(
+        self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> None:
+        self._bot = bot
+        self._sessionmaker = sessionmaker
+        self._settings = settings
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        # Cards Telegram refused outright are not retried until the next start.
+        self._refused: set[int] = set()
+        self.chat_id = settings.staff_chat_id
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="card-queue")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except TelegramError as exc:
+                log.warning("card queue paused after a Telegram error: %s", exc)
+                await asyncio.sleep(FAILURE_PAUSE_SECONDS)
+                continue
+            except Exception:
+                log.exception("card queue failed; retrying")
+                await asyncio.sleep(FAILURE_PAUSE_SECONDS)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_CHECK_SECONDS)
+            self._wake.clear()
+
+    async def flush(self) -> int:
+        """Send every waiting card; return how many were sent."""
+        sent = 0
+        while True:
+            async with self._sessionmaker.begin() as session:
+                waiting = [
+                    q
+                    for q in await inbox.queued_cards(session, BATCH + len(self._refused))
+                    if q.id not in self._refused
+                ][:BATCH]
+            if not waiting:
+                return sent
+            for question in waiting:
+                if await self._send(question):
+                    sent += 1
+
+    async def _send(self, question: Question) -> bool:
+        settings = self._settings
+        text, markup = render_card(question, translator(settings.default_language), settings.zone)
+        try:
+            message = await self._bot.send_message(
+                self.chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                message_thread_id=question.card_thread_id,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except ChatMigrated as exc:
+            await self.follow_migration(exc.new_chat_id)
+            return False
+        except Forbidden:
+            raise
+        except BadRequest as exc:
+            log.error("Telegram refused the card of question %s: %s", question.id, exc)
+            self._refused.add(question.id)
+            return False
+        async with self._sessionmaker.begin() as session:
+            await inbox.record_card(
+                session, question.id, message.chat_id, message.message_thread_id, message.message_id
+            )
+        return True
+
+    async def follow_migration(self, new_chat_id: int) -> None:
+        """The group became a supergroup: its id changed and the old one refuses messages."""
+        log.warning("staff group moved to %s", new_chat_id)
+        async with self._sessionmaker.begin() as session:
+            await staff.move_staff_chat(session, new_chat_id)
+        self.chat_id = new_chat_id

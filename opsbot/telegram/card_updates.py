@@ -1,0 +1,75 @@
+"""Keep a question's card in step with the question after someone acts on it."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from opsbot.db.models import Question
+from opsbot.i18n import translator
+from opsbot.services import answers, questions, staff
+from opsbot.services.posts import post_url
+from opsbot.telegram.cards import CardState, render_card, shorten
+from opsbot.telegram.context import Services
+
+log = logging.getLogger(__name__)
+
+
+async def card_state(services: Services, question: Question) -> CardState:
+    async with services.sessionmaker.begin() as session:
+        answer = await answers.posted_answer(session, question.id)
+        return CardState(
+            taken_by=await staff.display_name(session, question.taken_by),
+            hidden_by=await staff.display_name(session, question.hidden_by),
+            answered_by=await staff.display_name(session, answer.curator_id if answer else None),
+            answer_url=post_url(services.settings.x_account, answer.x_post_id)
+            if answer and answer.x_post_id
+            else None,
+            answer_excerpt=shorten(answer.text.splitlines()[0], 120) if answer else None,
+        )
+
+
+async def refresh_card(bot: Bot, services: Services, question_id: int) -> None:
+    async with services.sessionmaker.begin() as session:
+        question = await questions.load(session, question_id)
+    if question is None or question.card_message_id is None:
+        # The card is still queued; it will be rendered from the current state when sent.
+        return
+    state = await card_state(services, question)
+    text, markup = render_card(
+        question, translator(services.settings.default_language), services.settings.zone, state
+    )
+    try:
+        await bot.edit_message_text(
+            text,
+            chat_id=question.card_chat_id,
+            message_id=question.card_message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+    except BadRequest as exc:
+        message = str(exc).lower()
+        if "message is not modified" in message:
+            return
+        if "message to edit not found" not in message:
+            raise
+        log.info("card of question %s was deleted; sending a new one", question_id)
+        sent = await bot.send_message(
+            services.staff_chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            message_thread_id=question.card_thread_id,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+        async with services.sessionmaker.begin() as session:
+            await session.execute(
+                update(Question)
+                .where(Question.id == question_id)
+                .values(card_chat_id=sent.chat_id, card_message_id=sent.message_id)
+            )

@@ -1,0 +1,105 @@
+"""The question card in the staff group: what the curators see and the buttons they press."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from opsbot.db.models import Question, QuestionStatus
+from opsbot.i18n import Html, Translator
+from opsbot.services.posts import post_url
+from opsbot.telegram.callback_data import Action, pack
+
+# Telegram allows 4096 characters; the frame around the question takes a few hundred.
+MAX_QUESTION_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class CardState:
+    """Who did what to the question, for the status line under it."""
+
+    taken_by: str | None = None
+    answered_by: str | None = None
+    answer_url: str | None = None
+    answer_excerpt: str | None = None
+    hidden_by: str | None = None
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def link(url: str, label: str) -> Html:
+    return Html(f'<a href="{html.escape(url, quote=True)}">{html.escape(label, quote=False)}</a>')
+
+
+def render_card(
+    question: Question, _: Translator, zone: ZoneInfo, state: CardState | None = None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    state = state or CardState()
+    url = post_url(question.author_handle, question.x_post_id)
+    local = question.posted_at.astimezone(zone)
+    lines = [
+        _(
+            "❓ <b>{name}</b> @{handle} · {time}",
+            name=question.author_name or question.author_handle,
+            handle=question.author_handle,
+            time=local.strftime("%d.%m %H:%M"),
+        ),
+        Html("<blockquote>")
+        + Html(html.escape(shorten(question.text, MAX_QUESTION_CHARS), quote=False))
+        + Html("</blockquote>"),
+        link(url, _.plain("Open on X")),
+    ]
+    if not question.replyable:
+        lines.append(
+            _(
+                "⚠️ X will not let the museum reply: the visitor did not tag or quote the "
+                "museum. Ask them to tag the museum, or answer by hand."
+            )
+        )
+    if question.status == QuestionStatus.HIDDEN:
+        lines.append(_("🙈 Hidden by {curator}", curator=state.hidden_by or "?"))
+    elif question.status == QuestionStatus.ANSWERED:
+        lines.append(_("✅ Answered by {curator}", curator=state.answered_by or "?"))
+        if state.answer_excerpt:
+            lines.append(Html(f"<i>{html.escape(state.answer_excerpt, quote=False)}</i>"))
+        if state.answer_url:
+            lines.append(link(state.answer_url, _.plain("The answer on X")))
+    elif question.status == QuestionStatus.TAKEN:
+        lines.append(_("✍️ Taken by {curator}", curator=state.taken_by or "?"))
+    return "\n".join(lines), card_buttons(question, _)
+
+
+def card_buttons(question: Question, _: Translator) -> InlineKeyboardMarkup | None:
+    if question.status == QuestionStatus.ANSWERED:
+        return None
+    if question.status == QuestionStatus.HIDDEN:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _.plain("Unhide"), callback_data=pack(Action.UNHIDE, question.id)
+                    )
+                ]
+            ]
+        )
+    take = (
+        InlineKeyboardButton(_.plain("Release"), callback_data=pack(Action.RELEASE, question.id))
+        if question.status == QuestionStatus.TAKEN
+        else InlineKeyboardButton(_.plain("Take"), callback_data=pack(Action.TAKE, question.id))
+    )
+    return InlineKeyboardMarkup(
+        [
+            [
+                take,
+                InlineKeyboardButton(
+                    _.plain("Answer"), callback_data=pack(Action.ANSWER, question.id)
+                ),
+                InlineKeyboardButton(_.plain("Hide"), callback_data=pack(Action.HIDE, question.id)),
+            ]
+        ]
+    )

@@ -1,0 +1,47 @@
+"""Typed access to the bot's long-lived services from every handler."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+
+from opsbot.settings import Settings
+
+if TYPE_CHECKING:
+    from opsbot.telegram.card_queue import CardQueue
+    from opsbot.telegram.outbox import Outbox
+    from opsbot.telegram.roles import Roles
+    from opsbot.x.gateway import XGateway
+    from opsbot.x.poller import Poller
+    from opsbot.x.publisher import Publisher
+
+
+class Services:
+    """Built empty by PTB, filled by `opsbot.app.post_init`, emptied by `post_shutdown`."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    gateway: XGateway
+    poller: Poller
+    cards: CardQueue
+    roles: Roles
+    publisher: Publisher
+    outbox: Outbox
+
+    @property
+    def staff_chat_id(self) -> int:
+        return self.cards.chat_id
+
+
+class OpsbotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], Services]):
+    @property
+    def services(self) -> Services:
+        return self.bot_data
+
+
+OpsbotApplication = Application[
+    ExtBot[int], OpsbotContext, dict[Any, Any], dict[Any, Any], Services, JobQueue[OpsbotContext]
+]

@@ -1,0 +1,55 @@
+"""Small helpers every handler uses: the person's language, the audit log, safe answers."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, Update, User
+from telegram.error import BadRequest
+
+from opsbot.i18n import Translator, translator
+from opsbot.services import audit, staff
+from opsbot.telegram.context import OpsbotContext
+
+log = logging.getLogger(__name__)
+
+
+async def translator_for(context: OpsbotContext, user: User | None) -> Translator:
+    services = context.services
+    if user is None:
+        return translator(services.settings.default_language)
+    async with services.sessionmaker.begin() as session:
+        language = await staff.language_of(
+            session, user.id, user.language_code, services.settings.default_language
+        )
+    return translator(language)
+
+
+async def answer_query(query: CallbackQuery, text: str, *, alert: bool = False) -> None:
+    """Answer a button press; a query Telegram already forgot is not an error."""
+    try:
+        await query.answer(text[:200], show_alert=alert)
+    except BadRequest as exc:
+        if "query is too old" in str(exc) or "query id is invalid" in str(exc).lower():
+            log.info("button press expired before it was answered")
+            return
+        raise
+
+
+async def audit_refusal(
+    context: OpsbotContext,
+    update: Update,
+    action: str,
+    reason: str,
+    question_id: int | None = None,
+) -> None:
+    user = update.effective_user
+    async with context.services.sessionmaker.begin() as session:
+        await audit.record(
+            session,
+            actor_id=user.id if user else None,
+            action=action,
+            outcome=audit.REFUSED,
+            question_id=question_id,
+            detail=reason,
+        )

@@ -1,0 +1,236 @@
+"""Curators' commands: /queue, /mine, /signature, /templates, /template add|remove."""
+
+from __future__ import annotations
+
+import html
+
+from sqlalchemy import delete, select
+from sqlalchemy import update as sql_update
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CommandHandler
+
+from opsbot.db.models import Question, QuestionStatus, StaffMember, Template
+from opsbot.i18n import N_, Html, Translator
+from opsbot.services import audit, staff
+from opsbot.services.posts import post_url
+from opsbot.telegram.cards import link, shorten
+from opsbot.telegram.context import OpsbotContext
+from opsbot.telegram.handlers.common import translator_for
+from opsbot.telegram.roles import Role
+
+COMMANDS: list[tuple[str, str]] = [
+    ("queue", N_("Unanswered questions, oldest first")),
+    ("mine", N_("The questions you have taken")),
+    ("signature", N_("Set the signature under your answers: /signature — Anna")),
+    ("templates", N_("Saved replies; /template add TEXT or /template remove NUMBER")),
+]
+QUEUE_LIMIT = 30
+MAX_SIGNATURE = 40
+MAX_TEMPLATE = 240
+
+
+async def _member(update: Update, context: OpsbotContext) -> tuple[Translator, Role] | None:
+    """The sender's translator and role, or None (after saying why) for outsiders."""
+    user = update.effective_user
+    message = update.effective_message
+    if user is None or message is None:
+        return None
+    _ = await translator_for(context, user)
+    services = context.services
+    role = await services.roles.role_of(services.staff_chat_id, user.id)
+    if role is None:
+        await message.reply_text(_("Only members of the staff group can do this."))
+        async with services.sessionmaker.begin() as session:
+            await audit.record(
+                session,
+                actor_id=user.id,
+                action="command",
+                outcome=audit.REFUSED,
+                detail=(message.text or "")[:100],
+            )
+        return None
+    return _, role
+
+
+async def _list_questions(
+    update: Update, context: OpsbotContext, _: Translator, *, mine: bool
+) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and user is not None
+    services = context.services
+    statuses = [QuestionStatus.TAKEN] if mine else [QuestionStatus.OPEN, QuestionStatus.TAKEN]
+    query = select(Question).where(Question.status.in_(statuses)).order_by(Question.id)
+    if mine:
+        query = query.where(Question.taken_by == user.id)
+    async with services.sessionmaker.begin() as session:
+        found = list(await session.scalars(query.limit(QUEUE_LIMIT + 1)))
+        holders = {q.id: await staff.display_name(session, q.taken_by) for q in found}
+    if not found:
+        await message.reply_text(
+            _("You have no questions taken.") if mine else _("No unanswered questions. 🎉")
+        )
+        return
+    lines: list[str] = [
+        _.ngettext(
+            "{count} question you have taken:",
+            "{count} questions you have taken:",
+            len(found),
+            count=len(found),
+        )
+        if mine
+        else _.ngettext(
+            "{count} unanswered question, oldest first:",
+            "{count} unanswered questions, oldest first:",
+            len(found),
+            count=len(found),
+        )
+    ]
+    for question in found[:QUEUE_LIMIT]:
+        who = _(" — {curator}", curator=holders[question.id]) if question.taken_by else ""
+        lines.append(
+            Html(f"{question.id}. ")
+            + link(
+                post_url(question.author_handle, question.x_post_id), f"@{question.author_handle}"
+            )
+            + Html(": ")
+            + Html(html.escape(shorten(" ".join(question.text.split()), 80), quote=False))
+            + who
+        )
+    if len(found) > QUEUE_LIMIT:
+        lines.append(_("…and more."))
+    await message.reply_text(
+        "\n".join(lines), parse_mode=ParseMode.HTML, disable_web_page_preview=True
+    )
+
+
+async def show_queue(update: Update, context: OpsbotContext) -> None:
+    checked = await _member(update, context)
+    if checked is not None:
+        await _list_questions(update, context, checked[0], mine=False)
+
+
+async def show_mine(update: Update, context: OpsbotContext) -> None:
+    checked = await _member(update, context)
+    if checked is not None:
+        await _list_questions(update, context, checked[0], mine=True)
+
+
+async def set_signature(update: Update, context: OpsbotContext) -> None:
+    checked = await _member(update, context)
+    message = update.effective_message
+    user = update.effective_user
+    if checked is None or message is None or user is None:
+        return
+    _ = checked[0]
+    services = context.services
+    text = " ".join(context.args or []).strip()
+    async with services.sessionmaker.begin() as session:
+        current = await session.scalar(
+            select(StaffMember.signature).where(StaffMember.telegram_id == user.id)
+        )
+    if not text:
+        await message.reply_text(
+            _("Your signature: {signature}", signature=current)
+            if current
+            else _("No signature. Set one with /signature — Anna; remove it with /signature off.")
+        )
+        return
+    if len(text) > MAX_SIGNATURE:
+        await message.reply_text(
+            _("A signature can be at most {limit} characters.", limit=MAX_SIGNATURE)
+        )
+        return
+    value = None if text.lower() in ("off", "нет", "-") else text
+    async with services.sessionmaker.begin() as session:
+        await session.execute(
+            sql_update(StaffMember)
+            .where(StaffMember.telegram_id == user.id)
+            .values(signature=value)
+        )
+        await audit.record(session, actor_id=user.id, action="signature", detail=value or "off")
+    await message.reply_text(
+        _("Your answers will be signed: {signature}", signature=value)
+        if value
+        else _("Your answers will not be signed.")
+    )
+
+
+async def list_templates(update: Update, context: OpsbotContext) -> None:
+    checked = await _member(update, context)
+    message = update.effective_message
+    if checked is None or message is None:
+        return
+    _ = checked[0]
+    async with context.services.sessionmaker.begin() as session:
+        templates = list(
+            await session.scalars(
+                select(Template).where(Template.language == _.language).order_by(Template.id)
+            )
+        )
+    if not templates:
+        await message.reply_text(
+            _(
+                "No saved replies yet. Add one: /template add Thank you, {handle}! "
+                "We will answer after the salon.",
+                handle="{handle}",
+            )
+        )
+        return
+    lines = [_("Saved replies ({handle} becomes the visitor's handle):", handle="{handle}")]
+    lines += [Html(f"{t.id}. {html.escape(t.text, quote=False)}") for t in templates]
+    await message.reply_text("\n".join(lines))
+
+
+async def change_templates(update: Update, context: OpsbotContext) -> None:
+    checked = await _member(update, context)
+    message = update.effective_message
+    user = update.effective_user
+    if checked is None or message is None or user is None:
+        return
+    _ = checked[0]
+    args = context.args or []
+    services = context.services
+    usage = _("Usage: /template add TEXT or /template remove NUMBER")
+    if len(args) >= 2 and args[0].lower() == "add":
+        words = (message.text or "").split(None, 2)
+        text = words[2].strip() if len(words) > 2 else ""
+        if not text or len(text) > MAX_TEMPLATE:
+            await message.reply_text(
+                _("A saved reply needs 1 to {limit} characters.", limit=MAX_TEMPLATE)
+            )
+            return
+        async with services.sessionmaker.begin() as session:
+            template = Template(language=_.language, text=text, created_by=user.id)
+            session.add(template)
+            await session.flush()
+            await audit.record(session, actor_id=user.id, action="template_add", detail=text)
+        await message.reply_text(_("Saved reply {number} added.", number=template.id))
+        return
+    if len(args) == 2 and args[0].lower() == "remove" and args[1].isdigit():
+        async with services.sessionmaker.begin() as session:
+            result = await session.execute(delete(Template).where(Template.id == int(args[1])))
+            removed = bool(result.rowcount)  # type: ignore[attr-defined]
+            await audit.record(
+                session,
+                actor_id=user.id,
+                action="template_remove",
+                outcome=audit.OK if removed else audit.REFUSED,
+                detail=args[1],
+            )
+        await message.reply_text(
+            _("Saved reply {number} removed.", number=args[1])
+            if removed
+            else _("There is no saved reply {number}.", number=args[1])
+        )
+        return
+    await message.reply_text(usage)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("queue", show_queue))
+    application.add_handler(CommandHandler("mine", show_mine))
+    application.add_handler(CommandHandler("signature", set_signature))
+    application.add_handler(CommandHandler("templates", list_templates))
+    application.add_handler(CommandHandler("template", change_templates))

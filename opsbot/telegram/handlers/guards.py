@@ -1,0 +1,76 @@
+"""Guards that run before every feature: only the staff group is served.
+
+Added to any other group, the bot leaves it. Updates from the staff group refresh what the
+bot knows about the person (name, Telegram language).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Chat, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, TypeHandler, filters
+
+from opsbot.services import audit, staff
+from opsbot.telegram.context import OpsbotContext
+from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID
+
+log = logging.getLogger(__name__)
+
+GROUP_GUARD = -2
+GROUP_MIGRATION = -3
+
+
+async def follow_migration(update: Update, context: OpsbotContext) -> None:
+    message = update.effective_message
+    services = context.services
+    if message is None:
+        return
+    if message.migrate_to_chat_id and message.chat_id == services.staff_chat_id:
+        await services.cards.follow_migration(message.migrate_to_chat_id)
+    elif (
+        message.migrate_from_chat_id
+        and message.migrate_from_chat_id == services.settings.staff_chat_id
+    ):
+        await services.cards.follow_migration(message.chat_id)
+
+
+async def staff_group_only(update: Update, context: OpsbotContext) -> None:
+    chat = update.effective_chat
+    if chat is None or chat.type == Chat.PRIVATE:
+        return
+    services = context.services
+    if chat.id == services.staff_chat_id:
+        user = update.effective_user
+        if user is not None and not user.is_bot and user.id != ANONYMOUS_ADMIN_ID:
+            async with services.sessionmaker.begin() as session:
+                await staff.see_member(
+                    session,
+                    telegram_id=user.id,
+                    first_name=user.full_name,
+                    username=user.username,
+                    telegram_language=user.language_code,
+                )
+        return
+    log.warning("leaving chat %s: it is not the staff group", chat.id)
+    try:
+        await context.bot.leave_chat(chat.id)
+    except TelegramError as exc:
+        log.info("could not leave chat %s: %s", chat.id, exc)
+    async with services.sessionmaker.begin() as session:
+        await audit.record(
+            session,
+            actor_id=update.effective_user.id if update.effective_user else None,
+            action="leave_chat",
+            outcome=audit.REFUSED,
+            detail=f"chat {chat.id} is not the staff group",
+        )
+    raise ApplicationHandlerStop
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(
+        MessageHandler(filters.StatusUpdate.MIGRATE, follow_migration), group=GROUP_MIGRATION
+    )
+    application.add_handler(TypeHandler(Update, staff_group_only), group=GROUP_GUARD)

@@ -1,0 +1,141 @@
+"""The buttons on a question card: Take, Release, Hide, Unhide (Answer lives in answers.py)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler
+
+from opsbot.i18n import Translator
+from opsbot.services import audit, questions, staff
+from opsbot.services.questions import Outcome, Result
+from opsbot.telegram.callback_data import Action, Callback, unpack
+from opsbot.telegram.card_updates import refresh_card
+from opsbot.telegram.context import OpsbotContext
+from opsbot.telegram.handlers.common import answer_query, audit_refusal, translator_for
+from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID, Role
+
+CARD_ACTIONS = {Action.TAKE, Action.RELEASE, Action.HIDE, Action.UNHIDE}
+
+
+async def _refuse(
+    update: Update, context: OpsbotContext, _: Translator, text: str, reason: str, qid: int | None
+) -> None:
+    assert update.callback_query is not None
+    await audit_refusal(context, update, "button", reason, qid)
+    await answer_query(update.callback_query, text, alert=True)
+
+
+async def authorise(
+    update: Update, context: OpsbotContext, _: Translator
+) -> tuple[Callback, Role] | None:
+    """Check the press: readable data, the staff group, a member. Refusals are answered."""
+    query = update.callback_query
+    assert query is not None
+    callback = unpack(query.data)
+    user = query.from_user
+    if callback is None:
+        await _refuse(
+            update, context, _, _.plain("This button is not valid any more."), "forged data", None
+        )
+        return None
+    message = query.message
+    services = context.services
+    if message is None or message.chat.id != services.staff_chat_id:
+        await _refuse(
+            update,
+            context,
+            _,
+            _.plain("This button works only in the staff group."),
+            "wrong chat",
+            callback.target,
+        )
+        return None
+    if user.id == ANONYMOUS_ADMIN_ID:
+        await _refuse(
+            update,
+            context,
+            _,
+            _.plain("Anonymous administrators cannot act on questions: please post as yourself."),
+            "anonymous admin",
+            callback.target,
+        )
+        return None
+    role = await services.roles.role_of(services.staff_chat_id, user.id)
+    if role is None:
+        await _refuse(
+            update,
+            context,
+            _,
+            _.plain("Only members of the staff group can do this."),
+            "not a member",
+            callback.target,
+        )
+        return None
+    return callback, role
+
+
+def _outcome_text(_: Translator, action: Action, result: Result, holder: str | None) -> str:
+    if result.outcome == Outcome.NOT_FOUND:
+        return _.plain("This question is no longer in the queue.")
+    if result.outcome == Outcome.TAKEN_BY_OTHER:
+        return _.plain("{curator} is already answering this question.", curator=holder or "?")
+    if result.outcome == Outcome.WRONG_STATE:
+        return _.plain("This button is out of date: the question has moved on.")
+    if action == Action.TAKE:
+        return _.plain("The question is yours.")
+    if action == Action.RELEASE:
+        return _.plain("The question is back in the queue.")
+    if action == Action.HIDE:
+        return _.plain("The question is hidden.")
+    return _.plain("The question is back in the queue.")
+
+
+async def on_card_button(update: Update, context: OpsbotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    _ = await translator_for(context, query.from_user)
+    checked = await authorise(update, context, _)
+    if checked is None:
+        return
+    callback, role = checked
+    services = context.services
+    user_id = query.from_user.id
+    moderator = role == Role.MODERATOR
+    async with services.sessionmaker.begin() as session:
+        if callback.action == Action.TAKE:
+            result = await questions.take(session, callback.target, user_id, moderator=moderator)
+        elif callback.action == Action.RELEASE:
+            result = await questions.release(session, callback.target, user_id, moderator=moderator)
+        elif callback.action == Action.HIDE:
+            result = await questions.hide(session, callback.target, user_id)
+        elif callback.action == Action.UNHIDE:
+            result = await questions.unhide(session, callback.target, user_id)
+        else:
+            result = Result(Outcome.UNCHANGED)
+        holder = await staff.display_name(session, result.holder_id)
+        await audit.record(
+            session,
+            actor_id=user_id,
+            action=str(callback.action.name.lower()),
+            outcome=audit.OK
+            if result.outcome in (Outcome.DONE, Outcome.UNCHANGED)
+            else audit.REFUSED,
+            question_id=callback.target,
+            detail=result.outcome.value,
+        )
+    await answer_query(
+        query,
+        _outcome_text(_, callback.action, result, holder),
+        alert=result.outcome not in (Outcome.DONE, Outcome.UNCHANGED),
+    )
+    if result.outcome == Outcome.DONE or result.outcome == Outcome.WRONG_STATE:
+        await refresh_card(context.bot, services, callback.target)
+
+
+def _is_card_action(data: object) -> bool:
+    callback = unpack(data) if isinstance(data, str) else None
+    return callback is not None and callback.action in CARD_ACTIONS
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CallbackQueryHandler(on_card_button, pattern=_is_card_action))

@@ -1,0 +1,66 @@
+"""/start, /help and /language: each person picks the language the bot speaks to them."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CommandHandler
+
+from opsbot.i18n import N_, translator
+from opsbot.services import audit, staff
+from opsbot.settings import SUPPORTED_LANGUAGES
+from opsbot.telegram.context import OpsbotContext
+from opsbot.telegram.handlers.common import translator_for
+
+# (command, description); descriptions are translated when registered with Telegram.
+COMMANDS: list[tuple[str, str]] = [
+    ("help", N_("What the bot does and how to use it")),
+    ("language", N_("Choose your language: /language ru or /language en")),
+]
+
+
+async def send_help(update: Update, context: OpsbotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    _ = await translator_for(context, update.effective_user)
+    await message.reply_text(
+        _(
+            "I bring the audience's questions from X to this group as cards. Press "
+            "<b>Take</b> so no colleague answers twice, <b>Answer</b> to write the reply, "
+            "<b>Hide</b> for spam.\n/language ru or /language en switches my language for you."
+        ),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+async def choose_language(update: Update, context: OpsbotContext) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    services = context.services
+    args = [a.lower() for a in (context.args or [])]
+    if len(args) != 1 or args[0] not in SUPPORTED_LANGUAGES:
+        _ = await translator_for(context, user)
+        await message.reply_text(
+            _("Usage: /language ru or /language en"), parse_mode=ParseMode.HTML
+        )
+        return
+    async with services.sessionmaker.begin() as session:
+        await staff.see_member(
+            session,
+            telegram_id=user.id,
+            first_name=user.full_name,
+            username=user.username,
+            telegram_language=user.language_code,
+        )
+        await staff.set_language(session, user.id, args[0])
+        await audit.record(session, actor_id=user.id, action="language", detail=args[0])
+    _ = translator(args[0])
+    await message.reply_text(_("I will speak English with you."), parse_mode=ParseMode.HTML)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler(["start", "help"], send_help))
+    application.add_handler(CommandHandler("language", choose_language))

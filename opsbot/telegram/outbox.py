@@ -1,0 +1,72 @@
+"""The outbox worker: retries answers that wait for X and recovers those a crash interrupted.
+
+At start every `posting` answer is taken over at once (no other process can hold it: Telegram
+allows one poller per bot); later only those whose publisher's lease ran out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from telegram import Bot
+
+from opsbot.i18n import translator
+from opsbot.services import answers
+from opsbot.telegram.answer_views import after_publish
+from opsbot.telegram.context import Services
+
+log = logging.getLogger(__name__)
+
+CHECK_SECONDS = 5.0
+
+
+class Outbox:
+    def __init__(self, bot: Bot, services: Services) -> None:
+        self._bot = bot
+        self._services = services
+        self._task: asyncio.Task[None] | None = None
+        self.check_seconds = CHECK_SECONDS
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="answer-outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        force = True
+        while True:
+            try:
+                await self.retry_due(force=force)
+                force = False
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("answer outbox failed; retrying")
+            await asyncio.sleep(self.check_seconds)
+
+    async def retry_due(self, *, force: bool = False) -> int:
+        services = self._services
+        now = datetime.now(UTC)
+        async with services.sessionmaker.begin() as session:
+            roots = await answers.due_roots(session, now, force=force)
+        done = 0
+        for root_id in roots:
+            async with services.sessionmaker.begin() as session:
+                claimed = await answers.reclaim(session, root_id, now, force=force)
+            if not claimed:
+                continue
+            result = await services.publisher.publish(root_id, fresh=False)
+            log.info("outbox: answer %s -> %s", root_id, result.outcome)
+            await after_publish(
+                self._bot, services, result, translator(services.settings.default_language)
+            )
+            done += 1
+        return done

@@ -1,0 +1,116 @@
+"""The answer preview a curator sees before posting: the exact text, its length, warnings."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from opsbot.db.models import Answer, AnswerStatus, Question
+from opsbot.i18n import Html, Translator
+from opsbot.services.compose import has_link
+from opsbot.services.posts import post_url
+from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, fits, weighted_length
+from opsbot.telegram.callback_data import Action, pack
+from opsbot.telegram.cards import link
+
+
+def _quote(text: str) -> Html:
+    return Html(f"<blockquote>{html.escape(text, quote=False)}</blockquote>")
+
+
+def render_preview(
+    parts: Sequence[Answer],
+    question: Question,
+    _: Translator,
+    zone: ZoneInfo,
+    museum_handle: str,
+    *,
+    split_into: int = 0,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    root = parts[0]
+    lines: list[str] = [
+        _("📝 Answer to @{handle}:", handle=question.author_handle)
+        if len(parts) == 1
+        else _.ngettext(
+            "📝 Answer to @{handle}, a thread of {count} post:",
+            "📝 Answer to @{handle}, a thread of {count} posts:",
+            len(parts),
+            handle=question.author_handle,
+            count=len(parts),
+        )
+    ]
+    for part in parts:
+        lines.append(_quote(part.text))
+        length = weighted_length(part.text)
+        if fits(part.text):
+            lines.append(_("Length: {length}/{limit}", length=length, limit=MAX_WEIGHTED_LENGTH))
+        else:
+            lines.append(
+                _("⛔ Too long: {length}/{limit}", length=length, limit=MAX_WEIGHTED_LENGTH)
+            )
+    if any(has_link(part.text) for part in parts):
+        lines.append(
+            _("🔗 Contains a link: X charges about $0.20 for a post with a link instead of $0.015.")
+        )
+    status = root.status
+    buttons: list[InlineKeyboardButton] = []
+    if status == AnswerStatus.DRAFT:
+        if not question.replyable:
+            lines.append(
+                _(
+                    "🚫 X will not accept this reply: the visitor did not tag or quote the museum. "
+                    "Copy the text and answer by hand: {link}",
+                    link=link(
+                        post_url(question.author_handle, question.x_post_id), question.author_handle
+                    ),
+                )
+            )
+        elif all(fits(part.text) for part in parts):
+            buttons.append(
+                InlineKeyboardButton(_.plain("Post"), callback_data=pack(Action.POST, root.id))
+            )
+        elif split_into:
+            lines.append(
+                _("Shorten it, or split it into a thread of {count} replies.", count=split_into)
+            )
+            buttons.append(
+                InlineKeyboardButton(
+                    _.plain("Split into {count}", count=split_into),
+                    callback_data=pack(Action.SPLIT, root.id),
+                )
+            )
+    elif status == AnswerStatus.POSTING:
+        lines.append(_("⏳ Posting…"))
+    elif status == AnswerStatus.QUEUED and root.next_attempt_at is not None:
+        lines.append(
+            _(
+                "⏳ Queued: X asked to wait. It will be posted at {time}.",
+                time=root.next_attempt_at.astimezone(zone).strftime("%H:%M"),
+            )
+        )
+    elif status == AnswerStatus.POSTED:
+        posted = [p for p in parts if p.x_post_id]
+        lines.append(_("✅ Posted:"))
+        for part in posted:
+            lines.append(
+                link(
+                    post_url(museum_handle, part.x_post_id or ""),
+                    post_url(museum_handle, part.x_post_id or ""),
+                )
+            )
+    elif status == AnswerStatus.FAILED:
+        lines.append(_("❌ Not posted: {reason}", reason=root.last_error or "?"))
+    elif status == AnswerStatus.CANCELLED:
+        lines.append(_("Cancelled."))
+    if status in (AnswerStatus.DRAFT, AnswerStatus.FAILED):
+        buttons.append(
+            InlineKeyboardButton(_.plain("Edit"), callback_data=pack(Action.EDIT, root.id))
+        )
+        buttons.append(
+            InlineKeyboardButton(_.plain("Cancel"), callback_data=pack(Action.CANCEL, root.id))
+        )
+    markup = InlineKeyboardMarkup([buttons]) if buttons else None
+    return "\n".join(lines), markup

@@ -1,0 +1,172 @@
+"""One rate limiter for every Bot API request the bot makes.
+
+Why not PTB's `AIORateLimiter`: in 22.8 its `finally:` re-opens the gate whenever any other
+in-flight request finishes, so requests go out inside a 429's `retry_after` (upstream issue
+5338). Telegram punishes that with longer bans. Here the pause is a deadline, not an event:
+nothing but `getUpdates` (which PTB never routes through a limiter) leaves before it passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+
+# Methods Telegram counts as messages towards its flood limits.
+COUNTED_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendDocument",
+        "sendPhoto",
+        "copyMessage",
+        "forwardMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageCaption",
+    }
+)
+
+JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+class SlidingWindow:
+    """At most `rate` events in any `period` seconds.
+
+    An event's time is refreshed when its request completes: the server saw it somewhere
+    between sending and answering, and the later bound is the safe one to count from.
+    """
+
+    def __init__(self, rate: int, period: float) -> None:
+        self.rate = rate
+        self.period = period
+        self._events: deque[list[float]] = deque()
+
+    def wait_time(self, now: float) -> float:
+        while self._events and self._events[0][0] + self.period <= now:
+            self._events.popleft()
+        if len(self._events) < self.rate:
+            return 0.0
+        return self._events[0][0] + self.period - now
+
+    def add(self, now: float) -> list[float]:
+        event = [now]
+        self._events.append(event)
+        return event
+
+    def idle(self, now: float) -> bool:
+        return self.wait_time(now) == 0.0 and not self._events
+
+
+class PacedRateLimiter(BaseRateLimiter[int]):
+    def __init__(
+        self,
+        *,
+        group_rate: int = 20,
+        group_period: float = 60.0,
+        global_rate: int = 30,
+        global_period: float = 1.0,
+        max_retries: int = 10,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._group_rate = group_rate
+        self._group_period = group_period
+        self._global = SlidingWindow(global_rate, global_period)
+        self._groups: dict[int | str, SlidingWindow] = {}
+        self._max_retries = max_retries
+        self._clock = clock
+        self._blocked_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    @property
+    def blocked_until(self) -> float:
+        """Monotonic time before which nothing is sent (after a 429)."""
+        return self._blocked_until
+
+    def _group_window(self, chat_id: int | str) -> SlidingWindow:
+        window = self._groups.get(chat_id)
+        if window is None:
+            if len(self._groups) > 512:
+                now = self._clock()
+                for key in [k for k, w in self._groups.items() if w.idle(now)]:
+                    del self._groups[key]
+            window = self._groups[chat_id] = SlidingWindow(self._group_rate, self._group_period)
+        return window
+
+    async def _acquire(self, group: int | str | None, counted: bool) -> list[list[float]]:
+        """Wait for a free slot in every window that applies, then take it."""
+        while True:
+            async with self._lock:
+                now = self._clock()
+                windows = []
+                if counted:
+                    windows.append(self._global)
+                    if group is not None:
+                        windows.append(self._group_window(group))
+                wait = max([self._blocked_until - now, *(w.wait_time(now) for w in windows)])
+                if wait <= 0:
+                    return [w.add(now) for w in windows]
+            await asyncio.sleep(wait)
+
+    def _block(self, seconds: float) -> None:
+        until = self._clock() + seconds
+        if until > self._blocked_until:
+            self._blocked_until = until
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSONResult]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> JSONResult:
+        max_retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        group = _group_of(data.get("chat_id"))
+        counted = endpoint in COUNTED_METHODS
+        for attempt in range(max_retries + 1):
+            slots = await self._acquire(group, counted)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                # A whole-bot pause: we cannot tell which of Telegram's limits was hit.
+                self._block(_seconds(exc.retry_after))
+                if attempt == max_retries:
+                    raise
+                log.warning("Telegram asked to wait %s s before %s", exc.retry_after, endpoint)
+            finally:
+                done = self._clock()
+                for slot in slots:
+                    slot[0] = done
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _seconds(value: timedelta | float) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _group_of(chat_id: object) -> int | str | None:
+    """Group chats have negative ids (or are addressed by @username)."""
+    if isinstance(chat_id, str):
+        try:
+            chat_id = int(chat_id)
+        except ValueError:
+            return chat_id
+    if isinstance(chat_id, int) and chat_id < 0:
+        return chat_id
+    return None

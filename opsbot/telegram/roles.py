@@ -1,0 +1,67 @@
+"""Who may do what: curators are the staff group's members, moderators its administrators
+plus OPSBOT_MODERATOR_IDS. Answers from Telegram are cached briefly: a button press should
+not cost two API calls."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+
+from telegram import Bot, ChatMember
+from telegram.error import BadRequest, Forbidden
+
+# Telegram's stand-in sender for anonymous group administrators: not a person.
+ANONYMOUS_ADMIN_ID = 1087968824
+CACHE_SECONDS = 60.0
+
+
+class Role(StrEnum):
+    CURATOR = "curator"
+    MODERATOR = "moderator"
+
+
+class Roles:
+    def __init__(
+        self,
+        bot: Bot,
+        extra_moderators: Iterable[int],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._bot = bot
+        self._extra = frozenset(extra_moderators)
+        self._clock = clock
+        self._members: dict[tuple[int, int], tuple[float, str]] = {}
+
+    def forget(self, user_id: int | None = None) -> None:
+        if user_id is None:
+            self._members.clear()
+        else:
+            self._members = {k: v for k, v in self._members.items() if k[1] != user_id}
+
+    async def _status(self, chat_id: int, user_id: int) -> str:
+        cached = self._members.get((chat_id, user_id))
+        now = self._clock()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            member = await self._bot.get_chat_member(chat_id, user_id)
+            status = str(member.status)
+            if member.status == ChatMember.RESTRICTED and not getattr(member, "is_member", False):
+                status = ChatMember.LEFT
+        except (BadRequest, Forbidden):
+            status = ChatMember.LEFT
+        self._members[(chat_id, user_id)] = (now + CACHE_SECONDS, status)
+        return status
+
+    async def role_of(self, chat_id: int, user_id: int) -> Role | None:
+        """The person's role in the staff group, or None when they are not in it."""
+        if user_id == ANONYMOUS_ADMIN_ID:
+            return None
+        status = await self._status(chat_id, user_id)
+        if status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR):
+            return Role.MODERATOR
+        if status in (ChatMember.MEMBER, ChatMember.RESTRICTED):
+            return Role.MODERATOR if user_id in self._extra else Role.CURATOR
+        return None
