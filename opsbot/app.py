@@ -57,7 +57,13 @@ def build_application(settings: Settings) -> OpsbotApplication:
     for feature in FEATURES:
         feature.register(application)
     fallback.register(application)
+    application.add_error_handler(log_error)
     return application
+
+
+async def log_error(update: object, context: OpsbotContext) -> None:
+    """A handler failed: log it (through the redacting formatter) and keep serving."""
+    log.error("handling an update failed", exc_info=context.error)
 
 
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]

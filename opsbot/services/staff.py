@@ -43,10 +43,16 @@ async def see_member(
 async def language_of(
     session: AsyncSession, telegram_id: int, telegram_language: str | None, default: str
 ) -> str:
-    chosen = await session.scalar(
-        select(StaffMember.language).where(StaffMember.telegram_id == telegram_id)
-    )
-    return pick_language(chosen, telegram_language, default)
+    """The person's language; without a live update, the Telegram language last seen."""
+    row = (
+        await session.execute(
+            select(StaffMember.language, StaffMember.telegram_language).where(
+                StaffMember.telegram_id == telegram_id
+            )
+        )
+    ).first()
+    chosen, seen = (row[0], row[1]) if row is not None else (None, None)
+    return pick_language(chosen, telegram_language or seen, default)
 
 
 async def set_language(session: AsyncSession, telegram_id: int, language: str) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from telegram import Bot
 
 from opsbot.i18n import translator
-from opsbot.services import answers
+from opsbot.services import answers, staff
 from opsbot.telegram.answer_views import after_publish
 from opsbot.telegram.context import Services
 
@@ -65,8 +65,11 @@ class Outbox:
                 continue
             result = await services.publisher.publish(root_id, fresh=False)
             log.info("outbox: answer %s -> %s", root_id, result.outcome)
-            await after_publish(
-                self._bot, services, result, translator(services.settings.default_language)
-            )
+            async with services.sessionmaker.begin() as session:
+                [root, *_parts] = await answers.thread_of(session, root_id)
+                language = await staff.language_of(
+                    session, root.curator_id, None, services.settings.default_language
+                )
+            await after_publish(self._bot, services, result, translator(language))
             done += 1
         return done

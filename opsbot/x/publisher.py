@@ -79,6 +79,7 @@ class Publisher:
         self._account = account
         self._clock = clock
         self.retry_backoff: tuple[float, ...] = RETRY_BACKOFF
+        self.auth_retry = AUTH_RETRY
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -195,7 +196,7 @@ class Publisher:
     async def _auth_failed(
         self, root_id: int, question_id: int, post_ids: list[str], detail: str
     ) -> PublishResult:
-        retry_at = self._now() + AUTH_RETRY
+        retry_at = self._now() + self.auth_retry
         async with self._sessionmaker.begin() as session:
             await answers.mark_queued(session, root_id, retry_at, detail)
             raised = await alerts.raise_alert(session, AUTH_ALERT)

@@ -54,10 +54,6 @@ async def staff_group_only(update: Update, context: OpsbotContext) -> None:
                 )
         return
     log.warning("leaving chat %s: it is not the staff group", chat.id)
-    try:
-        await context.bot.leave_chat(chat.id)
-    except TelegramError as exc:
-        log.info("could not leave chat %s: %s", chat.id, exc)
     async with services.sessionmaker.begin() as session:
         await audit.record(
             session,
@@ -66,6 +62,10 @@ async def staff_group_only(update: Update, context: OpsbotContext) -> None:
             outcome=audit.REFUSED,
             detail=f"chat {chat.id} is not the staff group",
         )
+    try:
+        await context.bot.leave_chat(chat.id)
+    except TelegramError as exc:
+        log.info("could not leave chat %s: %s", chat.id, exc)
     raise ApplicationHandlerStop
 
 
