@@ -53,13 +53,11 @@ async def store_posts(
             "conversation_id": post.conversation_id,
             "received_at": utcnow(),
         }
-        for post in posts
+        # Oldest first, so cards reach the staff group in the order the audience asked.
+        for post in sorted(posts, key=lambda post: int(post.id))
         if is_question(post, museum_id)
     ]
-    # Oldest first, so cards reach the staff group in the order the audience asked.
-    unique = sorted(
-        {row["x_post_id"]: row for row in rows}.values(), key=lambda r: int(r["x_post_id"])
-    )
+    unique = list({row["x_post_id"]: row for row in rows}.values())
     return await insert_missing(session, Question, unique, key=["x_post_id"])
 
 
