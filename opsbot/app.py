@@ -17,7 +17,15 @@ from opsbot.services import staff
 from opsbot.settings import SUPPORTED_LANGUAGES, Settings
 from opsbot.telegram.card_queue import CardQueue
 from opsbot.telegram.context import OpsbotApplication, OpsbotContext, Services
-from opsbot.telegram.handlers import answers, curators, fallback, guards, questions
+from opsbot.telegram.handlers import (
+    answers,
+    curators,
+    draws,
+    fallback,
+    guards,
+    questions,
+    salons,
+)
 from opsbot.telegram.handlers import settings as settings_handlers
 from opsbot.telegram.outbox import Outbox
 from opsbot.telegram.ratelimit import PacedRateLimiter
@@ -28,7 +36,7 @@ from opsbot.x.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
-FEATURES = (guards, settings_handlers, questions, answers, curators)
+FEATURES = (guards, settings_handlers, questions, answers, curators, salons, draws)
 POLL_JOB = "x-poll"
 
 
@@ -82,6 +90,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     async with services.sessionmaker.begin() as session:
         services.cards.chat_id = await staff.staff_chat_id(session, settings.staff_chat_id)
     await register_commands(application)
+    await salons.resume(application, services)
     services.cards.start()
     services.outbox = Outbox(application.bot, services)
     services.outbox.start()
@@ -127,6 +136,9 @@ async def register_commands(application: Application) -> None:  # type: ignore[t
 
 
 def poll_interval(services: Services) -> float:
+    """Fast while a salon is live; slow otherwise, since X charges for every post read."""
+    if services.live_salon_id is not None:
+        return services.settings.poll_live_seconds
     return services.settings.poll_idle_seconds
 
 

@@ -98,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--x-port", type=int, default=8082)
     sandbox.set_defaults(func=cmd_sandbox)
 
+    verify = commands.add_parser(
+        "verify-draw",
+        help="recompute a salon's draw from its published export and check both hashes",
+    )
+    from opsbot import verify as verify_draw
+
+    verify_draw.add_arguments(verify)
+    verify.set_defaults(func=verify_draw.run)
+
     demo = commands.add_parser(
         "demo", help="the whole loop against the emulators, no tokens needed"
     )

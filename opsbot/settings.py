@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     telegram_group_period: float = Field(default=60.0, gt=0)
     telegram_global_rate: int = Field(default=30, gt=0)
     telegram_global_period: float = Field(default=1.0, gt=0)
+    salon_default_minutes: int = Field(default=60, ge=15, le=240)
+    lottery_cooldown_days: int = Field(default=30, ge=0)
     log_level: str = "INFO"
 
     @field_validator("moderator_ids", "hashtags", mode="before")

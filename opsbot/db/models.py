@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opsbot.db.base import Base, UTCDateTime, utcnow
@@ -38,7 +39,11 @@ class Question(Base):
         BigInteger, ForeignKey("staff_member.telegram_id", ondelete="SET NULL")
     )
     hidden_by: Mapped[int | None] = mapped_column(BigInteger)
-    salon_id: Mapped[int | None] = mapped_column(Integer)
+    salon_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # Its number within the salon (#12.3), given when the card is sent.
+    salon_seq: Mapped[int | None] = mapped_column(Integer)
+    # Arrived after the salon it is filed under had ended.
+    after_salon: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The card in the staff group; no message id yet means the card is still queued.
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_thread_id: Mapped[int | None] = mapped_column(Integer)
@@ -60,6 +65,8 @@ class StaffMember(Base):
     role: Mapped[str] = mapped_column(String(16), default="curator")
     # Appended to the curator's answers, e.g. "— Anna".
     signature: Mapped[str | None] = mapped_column(String(100))
+    # The person's own X account, so the lottery leaves it out.
+    x_handle: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -174,3 +181,75 @@ class Template(Base):
     text: Mapped[str] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SalonStatus:
+    PLANNED = "planned"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class Salon(Base):
+    """One live session on X; its id is the number the team sees (#12)."""
+
+    __tablename__ = "salon"
+    # At most one live salon: the database refuses a second, however the starts race.
+    __table_args__ = (
+        Index(
+            "uq_salon_live",
+            "status",
+            unique=True,
+            sqlite_where=sql_text("status = 'live'"),
+            postgresql_where=sql_text("status = 'live'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=SalonStatus.LIVE, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    planned_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_by: Mapped[int | None] = mapped_column(BigInteger)
+    # The staff group's forum topic for this salon's cards, when the group is a forum.
+    thread_id: Mapped[int | None] = mapped_column(Integer)
+    # The lottery: the secret stays private until the draw; its SHA-256 is published at start.
+    secret: Mapped[str] = mapped_column(String(64))
+    commitment: Mapped[str] = mapped_column(String(64))
+    end_warning_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    announcement: Mapped[str] = mapped_column(String(16), default="offered")
+    announcement_post_id: Mapped[str | None] = mapped_column(String(32))
+    prompts_asked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Draw(Base):
+    """The stored result of a salon's lottery; at most one per salon."""
+
+    __tablename__ = "draw"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id", ondelete="CASCADE"), unique=True)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    drawn_by: Mapped[int | None] = mapped_column(BigInteger)
+    winners_count: Mapped[int] = mapped_column(Integer)
+    prize: Mapped[str] = mapped_column(Text, default="")
+    entrant_hash: Mapped[str] = mapped_column(String(64))
+    # JSON: [{"id": "...", "handle": "..."}] in canonical order, and the full ranking of ids.
+    entrants: Mapped[str] = mapped_column(Text)
+    ranking: Mapped[str] = mapped_column(Text)
+    # JSON list of ids that currently win; a redraw replaces one with the next in the ranking.
+    winners: Mapped[str] = mapped_column(Text)
+    next_reserve: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    announcement_post_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class Exclusion(Base):
+    """An X handle the lottery leaves out (/exclude), besides staff and recent winners."""
+
+    __tablename__ = "exclusion"
+
+    handle: Mapped[str] = mapped_column(String(64), primary_key=True)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsbot.db.base import utcnow
 from opsbot.db.models import Question, XCursor
 from opsbot.db.upsert import insert_missing, upsert
+from opsbot.services import salons
 from opsbot.services.posts import XPost
 
 
@@ -40,8 +41,13 @@ async def store_posts(
     museum_handle: str,
 ) -> list[int]:
     """Store the posts that are questions and new; return the new questions' ids."""
-    rows = [
-        {
+    rows: dict[str, dict[str, object]] = {}
+    # Oldest first, so cards reach the staff group in the order the audience asked.
+    for post in sorted(posts, key=lambda post: int(post.id)):
+        if not is_question(post, museum_id) or post.id in rows:
+            continue
+        salon_id, after_salon = await salons.salon_for_post(session, post.created_at)
+        rows[post.id] = {
             "x_post_id": post.id,
             "author_id": post.author_id,
             "author_handle": post.author_handle,
@@ -51,14 +57,11 @@ async def store_posts(
             "source": source,
             "replyable": is_replyable(post, museum_id, museum_handle),
             "conversation_id": post.conversation_id,
+            "salon_id": salon_id,
+            "after_salon": after_salon,
             "received_at": utcnow(),
         }
-        # Oldest first, so cards reach the staff group in the order the audience asked.
-        for post in sorted(posts, key=lambda post: int(post.id))
-        if is_question(post, museum_id)
-    ]
-    unique = list({row["x_post_id"]: row for row in rows}.values())
-    return await insert_missing(session, Question, unique, key=["x_post_id"])
+    return await insert_missing(session, Question, list(rows.values()), key=["x_post_id"])
 
 
 async def get_cursor(session: AsyncSession, source: str) -> str | None:

@@ -8,6 +8,7 @@ nothing from users goes in, and everything coming back is parsed strictly: anyth
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -26,6 +27,11 @@ class Action(StrEnum):
     CANCEL = "cn"
     SPLIT = "sp"
     TEMPLATE = "tp"
+    ANNOUNCE = "as"
+    SKIP_ANNOUNCE = "sk"
+    DRAW_ANNOUNCE = "da"
+    DRAW_POST = "dp"
+    DRAW_SKIP = "ds"
 
 
 @dataclass(frozen=True)
@@ -57,3 +63,13 @@ def unpack(data: str | None) -> Callback | None:
         return None
     extra = match.group(3)
     return Callback(action, int(match.group(2)), None if extra is None else int(extra))
+
+
+def matches(*actions: Action) -> Callable[[object], bool]:
+    """A `CallbackQueryHandler` pattern: well-formed data for one of `actions`."""
+
+    def check(data: object) -> bool:
+        callback = unpack(data) if isinstance(data, str) else None
+        return callback is not None and callback.action in actions
+
+    return check

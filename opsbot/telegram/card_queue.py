@@ -18,9 +18,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from opsbot.db.models import Question
 from opsbot.i18n import translator
-from opsbot.services import inbox, staff
+from opsbot.services import inbox, salons, staff
 from opsbot.settings import Settings
-from opsbot.telegram.cards import render_card
+from opsbot.telegram.cards import CardState, render_card
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +91,26 @@ class CardQueue:
 
     async def _send(self, question: Question) -> bool:
         settings = self._settings
-        text, markup = render_card(question, translator(settings.default_language), settings.zone)
+        thread_id = None
+        seq = None
+        if question.salon_id is not None:
+            async with self._sessionmaker.begin() as session:
+                seq = await salons.number_question(session, question.id, question.salon_id)
+                salon = await salons.get(session, question.salon_id)
+                thread_id = salon.thread_id if salon is not None else None
+        text, markup = render_card(
+            question,
+            translator(settings.default_language),
+            settings.zone,
+            CardState(salon_seq=seq),
+        )
         try:
             message = await self._bot.send_message(
                 self.chat_id,
                 text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
-                message_thread_id=question.card_thread_id,
+                message_thread_id=thread_id,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         except ChatMigrated as exc:

@@ -23,6 +23,7 @@ async def card_state(services: Services, question: Question) -> CardState:
     async with services.sessionmaker.begin() as session:
         answer = await answers.posted_answer(session, question.id)
         return CardState(
+            salon_seq=question.salon_seq,
             taken_by=await staff.display_name(session, question.taken_by),
             hidden_by=await staff.display_name(session, question.hidden_by),
             answered_by=await staff.display_name(session, answer.curator_id if answer else None),

@@ -21,6 +21,7 @@ MAX_QUESTION_CHARS = 3000
 class CardState:
     """Who did what to the question, for the status line under it."""
 
+    salon_seq: int | None = None
     taken_by: str | None = None
     answered_by: str | None = None
     answer_url: str | None = None
@@ -42,7 +43,15 @@ def render_card(
     state = state or CardState()
     url = post_url(question.author_handle, question.x_post_id)
     local = question.posted_at.astimezone(zone)
-    lines = [
+    lines: list[str] = []
+    if question.salon_id is not None:
+        number = f"#{question.salon_id}" + (f".{state.salon_seq}" if state.salon_seq else "")
+        lines.append(
+            _("🕰 Salon {number}, after it ended", number=number)
+            if question.after_salon
+            else _("🎙 Salon {number}", number=number)
+        )
+    lines += [
         _(
             "❓ <b>{name}</b> @{handle} · {time}",
             name=question.author_name or question.author_handle,

@@ -30,6 +30,7 @@ class Services:
     roles: Roles
     publisher: Publisher
     outbox: Outbox
+    live_salon_id: int | None = None
 
     @property
     def staff_chat_id(self) -> int:

@@ -40,22 +40,25 @@ async def test_debug_run_with_errors_shows_no_secret(
     sandbox.x.inject_fault(Fault(endpoint="searchPostsRecent", status=503, count=1))
     sandbox.x.inject_fault(Fault(endpoint="getUsersMentions", status=401, count=1))
     sandbox.x.visitor_posts("ivan", "@museum hello #museumsalon")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "opsbot",
-        "run",
-        env=_env(sandbox, database_url),
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        await wait_for_cards(sandbox, 1, timeout=30)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
-    output = stdout.decode() + stderr.decode()
+    # A file, not a pipe: at DEBUG the bot writes more than a pipe buffers before the end.
+    log_path = tmp_path / "opsbot.log"
+    with log_path.open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "opsbot",
+            "run",
+            env=_env(sandbox, database_url),
+            cwd=tmp_path,
+            stdout=log_file,
+            stderr=log_file,
+        )
+        try:
+            await wait_for_cards(sandbox, 1, timeout=30)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 30)
+    output = log_path.read_text()
     assert process.returncode == 0, output[-3000:]
     assert "DEBUG" in output and "getUpdates" in output
     assert "opsbot stopped" in output

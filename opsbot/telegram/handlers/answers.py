@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +16,7 @@ from opsbot.i18n import Html, Translator
 from opsbot.services import answers, audit, questions, staff
 from opsbot.services.answers import ClaimOutcome, DraftOutcome
 from opsbot.telegram.answer_views import after_publish, show_preview
-from opsbot.telegram.callback_data import Action, Callback, pack, unpack
+from opsbot.telegram.callback_data import Action, Callback, matches, pack
 from opsbot.telegram.cards import shorten
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, audit_refusal, translator_for
@@ -366,23 +365,13 @@ async def edit(update: Update, context: OpsbotContext, _: Translator, root_id: i
     await prompt_for_text(update, context, _, parts[0].question_id)
 
 
-def _data_in(actions: set[Action]) -> Callable[[object], bool]:
-    def check(data: object) -> bool:
-        callback = unpack(data) if isinstance(data, str) else None
-        return callback is not None and callback.action in actions
-
-    return check
-
-
 def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CallbackQueryHandler(on_answer_button, pattern=matches(Action.ANSWER)))
     application.add_handler(
-        CallbackQueryHandler(on_answer_button, pattern=_data_in({Action.ANSWER}))
+        CallbackQueryHandler(on_template_button, pattern=matches(Action.TEMPLATE))
     )
     application.add_handler(
-        CallbackQueryHandler(on_template_button, pattern=_data_in({Action.TEMPLATE}))
-    )
-    application.add_handler(
-        CallbackQueryHandler(on_preview_button, pattern=_data_in(PREVIEW_ACTIONS))
+        CallbackQueryHandler(on_preview_button, pattern=matches(*PREVIEW_ACTIONS))
     )
     application.add_handler(
         MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply)

@@ -8,7 +8,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from opsbot.i18n import Translator
 from opsbot.services import audit, questions, staff
 from opsbot.services.questions import Outcome, Result
-from opsbot.telegram.callback_data import Action, Callback, unpack
+from opsbot.telegram.callback_data import Action, Callback, matches, unpack
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, audit_refusal, translator_for
@@ -132,10 +132,5 @@ async def on_card_button(update: Update, context: OpsbotContext) -> None:
         await refresh_card(context.bot, services, callback.target)
 
 
-def _is_card_action(data: object) -> bool:
-    callback = unpack(data) if isinstance(data, str) else None
-    return callback is not None and callback.action in CARD_ACTIONS
-
-
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    application.add_handler(CallbackQueryHandler(on_card_button, pattern=_is_card_action))
+    application.add_handler(CallbackQueryHandler(on_card_button, pattern=matches(*CARD_ACTIONS)))

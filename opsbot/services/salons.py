@@ -1,0 +1,221 @@
+"""Salons: start, end, the ten-minute warning, and what a salon's questions add up to.
+
+At most one salon is live (a unique partial index), and each step that must happen once
+(warning, end) is a conditional UPDATE, so a restart or a doubled timer cannot repeat it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opsbot.db.models import Question, QuestionStatus, Salon, SalonStatus
+from opsbot.services import lottery
+
+MAX_DURATION = timedelta(hours=4)
+MIN_DURATION = timedelta(minutes=15)
+END_WARNING = timedelta(minutes=10)
+# Posts that arrive this long after a salon still belong to it, marked "after the salon".
+AFTERGLOW = timedelta(hours=24)
+
+
+class StartRefusal(StrEnum):
+    ALREADY_LIVE = "already_live"
+
+
+@dataclass(frozen=True)
+class Started:
+    salon: Salon | None
+    refusal: StartRefusal | None = None
+    live: Salon | None = None
+
+
+async def live_salon(session: AsyncSession) -> Salon | None:
+    return await session.scalar(
+        select(Salon)
+        .where(Salon.status == SalonStatus.LIVE)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def get(session: AsyncSession, salon_id: int) -> Salon | None:
+    return await session.scalar(
+        select(Salon).where(Salon.id == salon_id).execution_options(populate_existing=True)
+    )
+
+
+async def latest(session: AsyncSession) -> Salon | None:
+    """The live salon, else the one that ended last."""
+    return await session.scalar(
+        select(Salon)
+        .where(Salon.status.in_([SalonStatus.LIVE, SalonStatus.ENDED]))
+        .order_by(Salon.started_at.desc())
+        .limit(1)
+    )
+
+
+async def start(
+    session: AsyncSession,
+    *,
+    topic: str,
+    duration: timedelta,
+    by: int | None,
+    now: datetime,
+    salon_id: int | None = None,
+) -> Started:
+    """Open a salon (a new one, or a planned one by id) with a fresh lottery secret."""
+    current = await live_salon(session)
+    if current is not None:
+        return Started(None, StartRefusal.ALREADY_LIVE, current)
+    secret = lottery.new_secret()
+    values = {
+        "topic": topic,
+        "status": SalonStatus.LIVE,
+        "started_at": now,
+        "planned_end_at": now + duration,
+        "started_by": by,
+        "secret": secret.hex(),
+        "commitment": lottery.commitment(secret),
+    }
+    try:
+        async with session.begin_nested():
+            if salon_id is None:
+                salon = Salon(**values)
+                session.add(salon)
+                await session.flush()
+            else:
+                result = await session.execute(
+                    update(Salon)
+                    .where(Salon.id == salon_id, Salon.status == SalonStatus.PLANNED)
+                    .values(**values)
+                )
+                if not result.rowcount:  # type: ignore[attr-defined]
+                    return Started(None, StartRefusal.ALREADY_LIVE, await live_salon(session))
+                found = await get(session, salon_id)
+                assert found is not None
+                salon = found
+    except IntegrityError:
+        return Started(None, StartRefusal.ALREADY_LIVE, await live_salon(session))
+    return Started(salon)
+
+
+async def set_thread(session: AsyncSession, salon_id: int, thread_id: int) -> None:
+    await session.execute(update(Salon).where(Salon.id == salon_id).values(thread_id=thread_id))
+
+
+async def end(session: AsyncSession, salon_id: int, now: datetime) -> bool:
+    """Close the salon; True only for the one call that closed it."""
+    result = await session.execute(
+        update(Salon)
+        .where(Salon.id == salon_id, Salon.status == SalonStatus.LIVE)
+        .values(status=SalonStatus.ENDED, ended_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim_end_warning(session: AsyncSession, salon_id: int) -> bool:
+    result = await session.execute(
+        update(Salon)
+        .where(
+            Salon.id == salon_id,
+            Salon.status == SalonStatus.LIVE,
+            Salon.end_warning_sent.is_(False),
+        )
+        .values(end_warning_sent=True)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim_announcement(session: AsyncSession, salon_id: int, to: str) -> bool:
+    """offered -> posting | skipped, once."""
+    result = await session.execute(
+        update(Salon)
+        .where(Salon.id == salon_id, Salon.announcement == "offered")
+        .values(announcement=to)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def finish_announcement(
+    session: AsyncSession, salon_id: int, post_id: str | None, error: bool = False
+) -> None:
+    await session.execute(
+        update(Salon)
+        .where(Salon.id == salon_id)
+        .values(
+            announcement="offered" if error else "posted",
+            announcement_post_id=post_id,
+        )
+    )
+
+
+async def next_prompt_number(session: AsyncSession, salon_id: int) -> int:
+    """The next `Qn` of the salon, counted in the database so two /ask get two numbers."""
+    await session.execute(
+        update(Salon).where(Salon.id == salon_id).values(prompts_asked=Salon.prompts_asked + 1)
+    )
+    number = await session.scalar(select(Salon.prompts_asked).where(Salon.id == salon_id))
+    return int(number or 0)
+
+
+async def salon_for_post(session: AsyncSession, posted_at: datetime) -> tuple[int | None, bool]:
+    """The salon a post belongs to, and whether it came after that salon ended."""
+    salon = await session.scalar(
+        select(Salon)
+        .where(
+            Salon.status.in_([SalonStatus.LIVE, SalonStatus.ENDED]),
+            Salon.started_at <= posted_at,
+        )
+        .order_by(Salon.started_at.desc())
+        .limit(1)
+    )
+    if salon is None:
+        return None, False
+    if salon.ended_at is None or posted_at <= salon.ended_at:
+        return salon.id, False
+    if posted_at - salon.ended_at <= AFTERGLOW:
+        return salon.id, True
+    return None, False
+
+
+async def number_question(session: AsyncSession, question_id: int, salon_id: int) -> int:
+    """Give the question its sequence number in the salon (called by the single card sender)."""
+    current = await session.scalar(select(Question.salon_seq).where(Question.id == question_id))
+    if current is not None:
+        return int(current)
+    highest = await session.scalar(
+        select(func.max(Question.salon_seq)).where(Question.salon_id == salon_id)
+    )
+    seq = int(highest or 0) + 1
+    await session.execute(update(Question).where(Question.id == question_id).values(salon_seq=seq))
+    return seq
+
+
+@dataclass
+class Summary:
+    questions: int = 0
+    answered: int = 0
+    hidden: int = 0
+    open: list[Question] = field(default_factory=list)
+    participants: int = 0
+
+
+async def summary(session: AsyncSession, salon_id: int) -> Summary:
+    found = list(
+        await session.scalars(
+            select(Question)
+            .where(Question.salon_id == salon_id, Question.after_salon.is_(False))
+            .order_by(Question.id)
+        )
+    )
+    result = Summary(questions=len(found))
+    result.answered = sum(q.status == QuestionStatus.ANSWERED for q in found)
+    result.hidden = sum(q.status == QuestionStatus.HIDDEN for q in found)
+    result.open = [q for q in found if q.status in (QuestionStatus.OPEN, QuestionStatus.TAKEN)]
+    result.participants = len({q.author_id for q in found if q.status != QuestionStatus.HIDDEN})
+    return result
