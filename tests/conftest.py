@@ -83,10 +83,15 @@ def x_options() -> dict[str, Any]:
 
 
 @pytest.fixture
+def forum() -> bool:
+    return False
+
+
+@pytest.fixture
 async def sandbox(
-    telegram_options: dict[str, Any], x_options: dict[str, Any]
+    telegram_options: dict[str, Any], x_options: dict[str, Any], forum: bool
 ) -> AsyncIterator[Sandbox]:
-    world = await start_sandbox(telegram_options=telegram_options, x_options=x_options)
+    world = await start_sandbox(telegram_options=telegram_options, x_options=x_options, forum=forum)
     try:
         yield world
     finally:

@@ -88,6 +88,7 @@ async def start_sandbox(
     x_port: int = 0,
     telegram_options: dict[str, Any] | None = None,
     x_options: dict[str, Any] | None = None,
+    forum: bool = False,
 ) -> Sandbox:
     telegram = TelegramEmulator(token=CREDENTIALS["telegram_token"], **(telegram_options or {}))
     x = XEmulator(
@@ -107,7 +108,7 @@ async def start_sandbox(
             username=person.username,
             language_code=person.language_code,
         )
-    telegram.add_group(STAFF_CHAT_ID, "Museum staff")
+    telegram.add_group(STAFF_CHAT_ID, "Museum staff", forum=forum)
     telegram.add_member(STAFF_CHAT_ID, MODERATOR.user_id, "creator")
     telegram.add_member(STAFF_CHAT_ID, CURATOR_EN.user_id, "member")
     telegram.add_member(STAFF_CHAT_ID, CURATOR_RU.user_id, "member")

@@ -12,7 +12,7 @@ def cards(sandbox: Sandbox) -> list[dict[str, Any]]:
     return [
         m
         for m in sandbox.telegram.chat_view(STAFF_CHAT_ID)
-        if "/status/" in str(m.get("html") or "") and m["from"]["is_bot"]
+        if "❓" in m["text"] and "/status/" in str(m.get("html") or "") and m["from"]["is_bot"]
     ]
 
 
