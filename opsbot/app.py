@@ -13,8 +13,10 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from opsbot.db.engine import create_engine, create_sessionmaker
 from opsbot.db.migrate import upgrade
 from opsbot.i18n import N_, Html, translator
+from opsbot.services import planning as planning_service
 from opsbot.services import staff
 from opsbot.settings import SUPPORTED_LANGUAGES, Settings
+from opsbot.telegram import reminders
 from opsbot.telegram.card_queue import CardQueue
 from opsbot.telegram.context import OpsbotApplication, OpsbotContext, Services
 from opsbot.telegram.handlers import (
@@ -23,6 +25,7 @@ from opsbot.telegram.handlers import (
     draws,
     fallback,
     guards,
+    planning,
     questions,
     salons,
 )
@@ -36,7 +39,7 @@ from opsbot.x.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
-FEATURES = (guards, settings_handlers, questions, answers, curators, salons, draws)
+FEATURES = (guards, planning, settings_handlers, questions, answers, curators, salons, draws)
 POLL_JOB = "x-poll"
 
 
@@ -91,11 +94,18 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         services.cards.chat_id = await staff.staff_chat_id(session, settings.staff_chat_id)
     await register_commands(application)
     await salons.resume(application, services)
+    async with services.sessionmaker.begin() as session:
+        await planning_service.top_up_all(
+            session, offsets=settings.reminder_offsets, zone=settings.zone, now=services.clock()
+        )
     services.cards.start()
     services.outbox = Outbox(application.bot, services)
     services.outbox.start()
     assert application.job_queue is not None
     application.job_queue.run_once(poll_x, when=0, name=POLL_JOB)
+    application.job_queue.run_repeating(
+        reminders.tick, interval=reminders.TICK_SECONDS, first=1, name="reminders"
+    )
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -67,6 +68,9 @@ class Settings(BaseSettings):
     telegram_group_period: float = Field(default=60.0, gt=0)
     telegram_global_rate: int = Field(default=30, gt=0)
     telegram_global_period: float = Field(default=1.0, gt=0)
+    reminder_offsets: Annotated[list[timedelta], NoDecode] = Field(
+        default_factory=lambda: [timedelta(hours=24), timedelta(hours=1), timedelta(minutes=10)]
+    )
     salon_default_minutes: int = Field(default=60, ge=15, le=240)
     lottery_cooldown_days: int = Field(default=30, ge=0)
     log_level: str = "INFO"
@@ -75,6 +79,23 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("reminder_offsets", mode="before")
+    @classmethod
+    def _offsets(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        from opsbot.services.schedule_parse import parse_duration
+
+        offsets = []
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            parsed = parse_duration(part.strip())
+            if parsed is None or parsed <= timedelta(0) or parsed > timedelta(days=7):
+                raise ValueError("expected offsets such as 24h,1h,10m (up to 7 days)")
+            offsets.append(parsed)
+        return sorted(set(offsets), reverse=True)
 
     @field_validator("hashtags")
     @classmethod

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,6 +75,8 @@ class StaffMember(Base):
     role: Mapped[str] = mapped_column(String(16), default="curator")
     # Appended to the curator's answers, e.g. "— Anna".
     signature: Mapped[str | None] = mapped_column(String(100))
+    # The person opened a private chat with the bot (/start there): reminders come there too.
+    private_chat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The person's own X account, so the lottery leaves it out.
     x_handle: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -215,12 +227,19 @@ class Salon(Base):
     # The staff group's forum topic for this salon's cards, when the group is a forum.
     thread_id: Mapped[int | None] = mapped_column(Integer)
     # The lottery: the secret stays private until the draw; its SHA-256 is published at start.
-    secret: Mapped[str] = mapped_column(String(64))
-    commitment: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(String(64), default="")
+    commitment: Mapped[str] = mapped_column(String(64), default="")
     end_warning_sent: Mapped[bool] = mapped_column(Boolean, default=False)
     announcement: Mapped[str] = mapped_column(String(16), default="offered")
     announcement_post_id: Mapped[str | None] = mapped_column(String(32))
     prompts_asked: Mapped[int] = mapped_column(Integer, default=0)
+    # Planning (salons scheduled ahead): the planned local start as UTC, and the series.
+    planned_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("salon_series.id", ondelete="SET NULL")
+    )
+    auto_start: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Draw(Base):
@@ -253,3 +272,50 @@ class Exclusion(Base):
     handle: Mapped[str] = mapped_column(String(64), primary_key=True)
     added_by: Mapped[int | None] = mapped_column(BigInteger)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SalonSeries(Base):
+    """A weekly slot (/schedule weekly sat 19:00 …); its salons are planned some weeks ahead."""
+
+    __tablename__ = "salon_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    local_time: Mapped[str] = mapped_column(String(5))
+    topic: Mapped[str] = mapped_column(String(200))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Duty(Base):
+    """A curator on duty for a planned salon."""
+
+    __tablename__ = "duty"
+
+    salon_id: Mapped[int] = mapped_column(
+        ForeignKey("salon.id", ondelete="CASCADE"), primary_key=True
+    )
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class ReminderStatus:
+    PENDING = "pending"
+    SENT = "sent"
+    DROPPED = "dropped"
+
+
+class Reminder(Base):
+    """One reminder before a planned salon; sent once, even across restarts."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (UniqueConstraint("salon_id", "offset_minutes"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    salon_id: Mapped[int] = mapped_column(ForeignKey("salon.id", ondelete="CASCADE"), index=True)
+    offset_minutes: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING, index=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

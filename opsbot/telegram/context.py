@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
+from opsbot.db.base import utcnow
 from opsbot.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,6 +34,8 @@ class Services:
     publisher: Publisher
     outbox: Outbox
     live_salon_id: int | None = None
+    # The bot's notion of "now" for planning and reminders; tests replace it.
+    clock: Callable[[], datetime] = staticmethod(utcnow)
 
     @property
     def staff_chat_id(self) -> int:

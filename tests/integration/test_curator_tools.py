@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from opsbot.db.models import Question
 from opsbot.emulators.base import Fault
 from opsbot.emulators.sandbox import CURATOR_EN, CURATOR_RU, STAFF_CHAT_ID, Sandbox
 from opsbot.telegram.context import OpsbotApplication
@@ -70,9 +74,20 @@ async def test_queue_and_mine(sandbox: Sandbox, bot: OpsbotApplication) -> None:
     assert "question 1" in mine["text"] and "question 0" not in mine["text"]
 
 
+async def card_recorded(bot: OpsbotApplication) -> None:
+    """The card is in the chat a moment before the bot has written down where it is."""
+    for _attempt in range(100):
+        async with bot.bot_data.sessionmaker.begin() as session:
+            if await session.scalar(select(Question.card_message_id)):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the card was never recorded")
+
+
 async def test_deleted_card_gets_a_new_message(sandbox: Sandbox, bot: OpsbotApplication) -> None:
     sandbox.x.visitor_posts("ivan", "@museum Q #museumsalon")
     [card] = await wait_for_cards(sandbox, 1)
+    await card_recorded(bot)
     await bot.bot.delete_message(STAFF_CHAT_ID, card["message_id"])
     query = sandbox.telegram.user_presses(
         STAFF_CHAT_ID, CURATOR_EN.user_id, card["message_id"], buttons(card)["Взять"], forge=True

@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, JobQ
 
 from opsbot.db.base import utcnow
 from opsbot.i18n import N_, Translator, translator
-from opsbot.services import audit, salons
+from opsbot.services import audit, planning, salons
 from opsbot.services.schedule_parse import parse_duration
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
 from opsbot.telegram import salon_timers
@@ -38,6 +38,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("salon", N_("The live salon's state")),
     ("ask", N_("Moderators: ask the audience a numbered question on X")),
 ]
+# How far from its planned time a bare /start_salon still finds a planned salon.
+START_WINDOW = timedelta(minutes=45)
 QUOTES = {'"': '"', "«": "»", "“": "”", "'": "'"}
 
 
@@ -125,6 +127,21 @@ async def start_salon(update: Update, context: OpsbotContext) -> None:
     if _ is None or message is None or user is None:
         return
     services = context.services
+    if not context.args:
+        # A bare /start_salon starts the salon planned for about now.
+        async with services.sessionmaker.begin() as session:
+            due = await planning.due_to_start(session, services.clock(), START_WINDOW)
+        if due is not None:
+            await open_salon(
+                context,
+                _,
+                topic=due.topic,
+                duration=timedelta(minutes=due.duration_minutes),
+                by=user.id,
+                reply_to=message.message_id,
+                planned_id=due.id,
+            )
+            return
     default = timedelta(minutes=services.settings.salon_default_minutes)
     try:
         topic, duration = parse_start(context.args or [], message.text or "", default, _)

@@ -1,0 +1,325 @@
+"""Planning salons ahead: /schedule, /salons, /unschedule, /reschedule, /duty, private /start."""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import timedelta
+
+from sqlalchemy import update as sql_update
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CommandHandler, filters
+
+from opsbot.db.models import Salon, StaffMember
+from opsbot.i18n import N_, Html, Translator
+from opsbot.services import audit, planning
+from opsbot.services.schedule_parse import OneOff, ScheduleError, parse_schedule
+from opsbot.telegram.context import OpsbotContext, Services
+from opsbot.telegram.handlers.common import translator_for
+from opsbot.telegram.handlers.salons import moderator
+
+log = logging.getLogger(__name__)
+
+COMMANDS: list[tuple[str, str]] = [
+    ("schedule", N_("Moderators: plan a salon: /schedule sat 19:00 TOPIC [1h]")),
+    ("salons", N_("The planned salons")),
+    ("unschedule", N_("Moderators: cancel a planned salon: /unschedule N [series]")),
+    ("reschedule", N_("Moderators: move a planned salon: /reschedule N DATE TIME")),
+    ("duty", N_("Moderators: curators on duty: /duty N @curator …")),
+]
+
+
+def formats(_: Translator) -> Html:
+    return _(
+        "Dates: 2026-12-29, 29.12, 29.12.2026 or a weekday (sat, сб, saturday, суббота); "
+        "time: 19:00; duration: 1h, 90m (15 minutes to 4 hours).\n"
+        "Example: /schedule sat 19:00 New Year traditions 90m, or "
+        "/schedule weekly sat 19:00 Museum salon"
+    )
+
+
+def explain(error: ScheduleError, _: Translator) -> Html:
+    token = str(error.details.get("token", ""))
+    messages = {
+        "empty": _("Say when and what: /schedule DATE TIME TOPIC [DURATION]."),
+        "missing_time": _("The time is missing."),
+        "bad_date": _("“{token}” is not a date I understand.", token=token),
+        "two_digit_year": _("“{token}”: write the year in full, e.g. 29.12.2026.", token=token),
+        "in_past": _("That time has already passed."),
+        "bad_weekday": _("“{token}” is not a day of the week.", token=token),
+        "bad_time": _("“{token}” is not a time: write 19:00.", token=token),
+        "bad_duration": _("“{token}” is not a duration: write 1h or 90m.", token=token),
+        "duration_out_of_range": _("A salon lasts from 15 minutes to 4 hours."),
+        "missing_topic": _("The salon needs a topic."),
+        "topic_too_long": _("The topic is too long: at most 200 characters."),
+        "nonexistent_time": _("That time does not exist on that day: the clocks change."),
+    }
+    return Html(messages.get(error.code, messages["empty"]) + "\n" + formats(_))
+
+
+def describe(salon: Salon, services: Services) -> str:
+    assert salon.planned_start_at is not None
+    local = salon.planned_start_at.astimezone(services.settings.zone)
+    weekly = " ↻" if salon.series_id else ""
+    return f"#{salon.id} · {local:%d.%m.%Y %H:%M} · {salon.topic}{weekly}"
+
+
+async def schedule(update: Update, context: OpsbotContext) -> None:
+    _ = await moderator(update, context, "schedule")
+    message = update.effective_message
+    user = update.effective_user
+    if _ is None or message is None or user is None:
+        return
+    services = context.services
+    settings = services.settings
+    try:
+        parsed = parse_schedule(
+            context.args or [],
+            now=services.clock(),
+            zone=settings.zone,
+            default_duration=timedelta(minutes=settings.salon_default_minutes),
+        )
+    except ScheduleError as error:
+        async with services.sessionmaker.begin() as session:
+            await audit.record(
+                session,
+                actor_id=user.id,
+                action="schedule",
+                outcome=audit.REFUSED,
+                detail=error.code,
+            )
+        await message.reply_text(explain(error, _), parse_mode=ParseMode.HTML)
+        return
+    async with services.sessionmaker.begin() as session:
+        if isinstance(parsed, OneOff):
+            result = await planning.plan_one(
+                session,
+                starts_at=parsed.starts_at,
+                topic=parsed.topic,
+                duration=parsed.duration,
+                by=user.id,
+                offsets=settings.reminder_offsets,
+                zone=settings.zone,
+            )
+        else:
+            result = await planning.plan_series(
+                session,
+                parsed,
+                by=user.id,
+                offsets=settings.reminder_offsets,
+                zone=settings.zone,
+                now=services.clock(),
+            )
+        await audit.record(
+            session,
+            actor_id=user.id,
+            action="schedule",
+            outcome=audit.REFUSED if result.refusal else audit.OK,
+            detail=", ".join(str(s.id) for s in result.salons) or str(result.refusal),
+        )
+    if result.refusal is not None or not result.salons:
+        clash = result.clash
+        await message.reply_text(
+            _("That time clashes with salon {salon}.", salon=describe(clash, services))
+            + Html("\n")
+            + formats(_)
+            if clash is not None
+            else formats(_),
+            parse_mode=ParseMode.HTML,
+        )
+        return
+    lines = [_("Planned:")] + [Html(html.escape(describe(s, services))) for s in result.salons]
+    lines.append(_("Curators on duty: /duty {number} @curator …", number=result.salons[0].id))
+    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+async def list_salons(update: Update, context: OpsbotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    _ = await translator_for(context, update.effective_user)
+    services = context.services
+    async with services.sessionmaker.begin() as session:
+        found = await planning.upcoming(session, services.clock())
+        duties = {s.id: await planning.on_duty(session, s.id) for s in found}
+    if not found:
+        await message.reply_text(_("Nothing is planned. /schedule plans a salon."))
+        return
+    lines: list[str] = [_("Planned salons:")]
+    for salon in found:
+        line: str = Html(html.escape(describe(salon, services)))
+        names = ", ".join(m.first_name for m in duties[salon.id])
+        if names:
+            line += _(" — on duty: {names}", names=names)
+        lines.append(line)
+    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+def _number(args: list[str]) -> int | None:
+    if args and args[0].lstrip("#").isdigit():
+        return int(args[0].lstrip("#"))
+    return None
+
+
+async def unschedule(update: Update, context: OpsbotContext) -> None:
+    _ = await moderator(update, context, "unschedule")
+    message = update.effective_message
+    if _ is None or message is None:
+        return
+    args = context.args or []
+    number = _number(args)
+    whole = len(args) == 2 and args[1].lower() in ("series", "all", "серию", "все", "всё")
+    if number is None or len(args) > 2 or (len(args) == 2 and not whole):
+        await message.reply_text(
+            _("Usage: /unschedule NUMBER, or /unschedule NUMBER series for the whole series.")
+        )
+        return
+    async with context.services.sessionmaker.begin() as session:
+        cancelled = await planning.unschedule(session, number, whole_series=whole)
+        await audit.record(
+            session,
+            actor_id=update.effective_user.id if update.effective_user else None,
+            action="unschedule",
+            outcome=audit.OK if cancelled else audit.REFUSED,
+            detail=str(cancelled or number),
+        )
+    if not cancelled:
+        await message.reply_text(_("There is no planned salon #{number}.", number=number))
+        return
+    await message.reply_text(
+        _.ngettext(
+            "Cancelled {count} planned salon, with its reminders.",
+            "Cancelled {count} planned salons, with their reminders.",
+            len(cancelled),
+            count=len(cancelled),
+        )
+    )
+
+
+async def reschedule(update: Update, context: OpsbotContext) -> None:
+    _ = await moderator(update, context, "reschedule")
+    message = update.effective_message
+    if _ is None or message is None:
+        return
+    services = context.services
+    settings = services.settings
+    args = context.args or []
+    number = _number(args)
+    if number is None or len(args) != 3:
+        await message.reply_text(
+            _("Usage: /reschedule NUMBER DATE TIME") + Html("\n") + formats(_),
+            parse_mode=ParseMode.HTML,
+        )
+        return
+    try:
+        parsed = parse_schedule(
+            [args[1], args[2], "-"],
+            now=services.clock(),
+            zone=settings.zone,
+            default_duration=timedelta(minutes=settings.salon_default_minutes),
+        )
+    except ScheduleError as error:
+        await message.reply_text(explain(error, _), parse_mode=ParseMode.HTML)
+        return
+    if not isinstance(parsed, OneOff):
+        await message.reply_text(formats(_), parse_mode=ParseMode.HTML)
+        return
+    async with services.sessionmaker.begin() as session:
+        result = await planning.reschedule(
+            session, number, parsed.starts_at, offsets=settings.reminder_offsets, zone=settings.zone
+        )
+        await audit.record(
+            session,
+            actor_id=update.effective_user.id if update.effective_user else None,
+            action="reschedule",
+            outcome=audit.REFUSED if result.refusal else audit.OK,
+            detail=f"{number} -> {parsed.starts_at.isoformat()}",
+        )
+    if result.refusal == planning.PlanRefusal.NOT_FOUND:
+        await message.reply_text(_("There is no planned salon #{number}.", number=number))
+    elif result.refusal is not None and result.clash is not None:
+        await message.reply_text(
+            _("That time clashes with salon {salon}.", salon=describe(result.clash, services))
+        )
+    else:
+        await message.reply_text(_("Moved: {salon}", salon=describe(result.salons[0], services)))
+
+
+async def duty(update: Update, context: OpsbotContext) -> None:
+    _ = await moderator(update, context, "duty")
+    message = update.effective_message
+    if _ is None or message is None:
+        return
+    services = context.services
+    args = context.args or []
+    number = _number(args)
+    handles = args[1:]
+    if number is None or not handles or not all(h.startswith("@") for h in handles):
+        await message.reply_text(_("Usage: /duty NUMBER @curator @curator …"))
+        return
+    async with services.sessionmaker.begin() as session:
+        salon = await planning.planned(session, number)
+        people = [await planning.staff_by_username(session, h) for h in handles]
+        unknown = [h for h, p in zip(handles, people, strict=True) if p is None]
+        if salon is not None and not unknown:
+            await planning.set_duty(session, number, [p.telegram_id for p in people if p])
+            await audit.record(
+                session,
+                actor_id=update.effective_user.id if update.effective_user else None,
+                action="duty",
+                detail=f"{number}: {' '.join(handles)}",
+            )
+    if salon is None:
+        await message.reply_text(_("There is no planned salon #{number}.", number=number))
+        return
+    if unknown:
+        await message.reply_text(
+            _(
+                "I do not know {handles} yet: they should write anything in this group first.",
+                handles=", ".join(unknown),
+            )
+        )
+        return
+    names = ", ".join(p.first_name for p in people if p)
+    await message.reply_text(_("On duty for salon #{number}: {names}.", number=number, names=names))
+
+
+async def private_start(update: Update, context: OpsbotContext) -> None:
+    """/start in a private chat: staff members get their reminders here from now on."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    _ = await translator_for(context, user)
+    services = context.services
+    if await services.roles.role_of(services.staff_chat_id, user.id) is None:
+        await message.reply_text(_("This bot works for the museum's staff group only."))
+        return
+    async with services.sessionmaker.begin() as session:
+        from opsbot.services import staff
+
+        await staff.see_member(
+            session,
+            telegram_id=user.id,
+            first_name=user.full_name,
+            username=user.username,
+            telegram_language=user.language_code,
+        )
+        await session.execute(
+            sql_update(StaffMember)
+            .where(StaffMember.telegram_id == user.id)
+            .values(private_chat=True)
+        )
+    await message.reply_text(_("Hello! When you are on duty, your reminders will come here too."))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(
+        CommandHandler("start", private_start, filters=filters.ChatType.PRIVATE)
+    )
+    application.add_handler(CommandHandler("schedule", schedule))
+    application.add_handler(CommandHandler("salons", list_salons))
+    application.add_handler(CommandHandler("unschedule", unschedule))
+    application.add_handler(CommandHandler("reschedule", reschedule))
+    application.add_handler(CommandHandler("duty", duty))
