@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 from telegram import Update
 
@@ -16,10 +17,18 @@ from opsbot.telegram.context import OpsbotApplication
 
 @contextlib.asynccontextmanager
 async def running(
-    settings: Settings, *, poll_timeout: int = 30
+    settings: Settings,
+    *,
+    poll_timeout: int = 30,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[OpsbotApplication]:
-    """The bot, started: migrated database, services, long polling. Stopped cleanly on exit."""
+    """The bot, started: migrated database, services, long polling. Stopped cleanly on exit.
+
+    `clock` replaces the bot's "now" for planning and reminders (tests move time with it).
+    """
     application = build_application(settings)
+    if clock is not None:
+        application.bot_data.clock = clock
     await application.initialize()
     try:
         await post_init(application)

@@ -47,6 +47,7 @@ class ClaimOutcome(StrEnum):
     CANCELLED = "cancelled"
     NOT_FOUND = "not_found"
     QUESTION_ANSWERED = "question_answered"
+    QUESTION_HIDDEN = "question_hidden"
     NOT_REPLYABLE = "not_replyable"
     TOO_LONG = "too_long"
 
@@ -193,6 +194,8 @@ async def claim(session: AsyncSession, root_id: int, now: datetime | None = None
     if parts[0].status == AnswerStatus.DRAFT:
         if question.status == QuestionStatus.ANSWERED:
             return ClaimOutcome.QUESTION_ANSWERED
+        if question.status == QuestionStatus.HIDDEN:
+            return ClaimOutcome.QUESTION_HIDDEN
         if not question.replyable:
             return ClaimOutcome.NOT_REPLYABLE
         if not all(fits(part.text) for part in parts):

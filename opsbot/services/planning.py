@@ -290,6 +290,15 @@ async def reschedule(
     return Planned([salon])
 
 
+async def set_auto_start(session: AsyncSession, salon_id: int, enabled: bool) -> bool:
+    result = await session.execute(
+        update(Salon)
+        .where(Salon.id == salon_id, Salon.status == SalonStatus.PLANNED)
+        .values(auto_start=enabled)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def set_duty(session: AsyncSession, salon_id: int, telegram_ids: Sequence[int]) -> None:
     await session.execute(delete(Duty).where(Duty.salon_id == salon_id))
     for telegram_id in dict.fromkeys(telegram_ids):

@@ -20,6 +20,7 @@ from opsbot.db.models import Question
 from opsbot.i18n import translator
 from opsbot.services import inbox, salons, staff
 from opsbot.settings import Settings
+from opsbot.telegram.background import BackgroundLoop
 from opsbot.telegram.cards import CardState, render_card
 
 log = logging.getLogger(__name__)
@@ -29,31 +30,23 @@ IDLE_CHECK_SECONDS = 30.0
 FAILURE_PAUSE_SECONDS = 5.0
 
 
-class CardQueue:
+class CardQueue(BackgroundLoop):
+    name = "card-queue"
+
     def __init__(
         self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
     ) -> None:
+        super().__init__()
         self._bot = bot
         self._sessionmaker = sessionmaker
         self._settings = settings
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         # Cards Telegram refused outright are not retried until the next start.
         self._refused: set[int] = set()
         self.chat_id = settings.staff_chat_id
 
     def wake(self) -> None:
         self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="card-queue")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -37,6 +37,17 @@ def link(url: str, label: str) -> Html:
     return Html(f'<a href="{html.escape(url, quote=True)}">{html.escape(label, quote=False)}</a>')
 
 
+def question_line(question: Question, *, prefix: str = "• ", width: int = 60) -> Html:
+    """One line per question in lists: a link to the post and the start of its text."""
+    excerpt = shorten(" ".join(question.text.split()), width)
+    return Html(
+        html.escape(prefix, quote=False)
+        + link(post_url(question.author_handle, question.x_post_id), f"@{question.author_handle}")
+        + ": "
+        + html.escape(excerpt, quote=False)
+    )
+
+
 def render_card(
     question: Question, _: Translator, zone: ZoneInfo, state: CardState | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -7,7 +7,6 @@ allows one poller per bot); later only those whose publisher's lease ran out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -16,6 +15,7 @@ from telegram import Bot
 from opsbot.i18n import translator
 from opsbot.services import answers, staff
 from opsbot.telegram.answer_views import after_publish
+from opsbot.telegram.background import BackgroundLoop
 from opsbot.telegram.context import Services
 
 log = logging.getLogger(__name__)
@@ -23,22 +23,14 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 5.0
 
 
-class Outbox:
+class Outbox(BackgroundLoop):
+    name = "answer-outbox"
+
     def __init__(self, bot: Bot, services: Services) -> None:
+        super().__init__()
         self._bot = bot
         self._services = services
-        self._task: asyncio.Task[None] | None = None
         self.check_seconds = CHECK_SECONDS
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="answer-outbox")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         force = True

@@ -6,7 +6,6 @@ The clock is `Services.clock`, so tests move time instead of waiting for it.
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import timedelta
 
@@ -15,10 +14,9 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from opsbot.db.models import Question, Salon, StaffMember
-from opsbot.i18n import N_, Html, Translator, pick_language, translator
+from opsbot.i18n import N_, Translator, pick_language, translator
 from opsbot.services import planning, reminders
-from opsbot.services.posts import post_url
-from opsbot.telegram.cards import link, shorten
+from opsbot.telegram.cards import question_line
 from opsbot.telegram.context import OpsbotContext, Services
 
 log = logging.getLogger(__name__)
@@ -67,16 +65,7 @@ def render_reminder(
             )
         )
         for question in oldest:
-            lines.append(
-                Html("• ")
-                + link(
-                    post_url(question.author_handle, question.x_post_id),
-                    f"@{question.author_handle}",
-                )
-                + Html(
-                    ": " + html.escape(shorten(" ".join(question.text.split()), 60), quote=False)
-                )
-            )
+            lines.append(question_line(question))
     return "\n".join(lines)
 
 

@@ -11,11 +11,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from opsbot.db.models import Draw, Salon
 from opsbot.i18n import Html, Translator
 from opsbot.services.draws import handles_of
-from opsbot.services.posts import post_url
 from opsbot.services.salons import Summary
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
 from opsbot.telegram.callback_data import Action, pack
-from opsbot.telegram.cards import link, shorten
+from opsbot.telegram.cards import link, question_line, shorten
 
 OPEN_LINKS = 10
 
@@ -124,16 +123,7 @@ def render_summary(salon: Salon, summary: Summary, _: Translator) -> str:
     if summary.open:
         lines.append(_("Still open:"))
         for question in summary.open[:OPEN_LINKS]:
-            lines.append(
-                Html("• ")
-                + link(
-                    post_url(question.author_handle, question.x_post_id),
-                    f"@{question.author_handle}",
-                )
-                + Html(
-                    ": " + html.escape(shorten(" ".join(question.text.split()), 60), quote=False)
-                )
-            )
+            lines.append(question_line(question))
         if len(summary.open) > OPEN_LINKS:
             lines.append(_("…and more: /queue"))
     lines.append(_("Draw the tickets with /draw NUMBER PRIZE."))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from sqlalchemy import select
+
+from opsbot.db.models import Question
 from opsbot.emulators.sandbox import STAFF_CHAT_ID, Sandbox
+from opsbot.telegram.context import OpsbotApplication
 
 
 def cards(sandbox: Sandbox) -> list[dict[str, Any]]:
@@ -93,3 +98,13 @@ def message_by_id(sandbox: Sandbox, message_id: int) -> dict[str, Any]:
     return next(
         m for m in sandbox.telegram.chat_view(STAFF_CHAT_ID) if m["message_id"] == message_id
     )
+
+
+async def card_recorded(bot: OpsbotApplication) -> None:
+    """The card is in the chat a moment before the bot has written down where it is."""
+    for _attempt in range(100):
+        async with bot.bot_data.sessionmaker.begin() as session:
+            if await session.scalar(select(Question.card_message_id)):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the card was never recorded")

@@ -277,3 +277,41 @@ async def test_x_400_goes_back_to_the_curator(sandbox: Sandbox, bot: OpsbotAppli
     assert replies(sandbox) == []
     await asyncio.sleep(1.0)
     assert replies(sandbox) == []
+
+
+async def test_reply_to_the_card_itself_makes_a_draft_and_hide_unhide(
+    sandbox: Sandbox, bot: OpsbotApplication
+) -> None:
+    from tests.integration.helpers import card_recorded, preview_for
+
+    sandbox.x.visitor_posts("ivan", "@museum Где гардероб? #museumsalon")
+    [card] = await wait_for_cards(sandbox, 1)
+    await card_recorded(bot)
+    sent = sandbox.telegram.user_sends(
+        STAFF_CHAT_ID, CURATOR_RU.user_id, "Внизу, у входа.", reply_to_message_id=card["message_id"]
+    )
+    preview = await preview_for(sandbox, sent["message_id"])
+    assert "Внизу, у входа. #museumsalon" in preview["text"]
+    await sandbox.telegram.wait_for(
+        lambda: "Vera" in message_by_id(sandbox, card["message_id"])["text"]
+    )
+    await press_and_wait(
+        sandbox, CURATOR_RU.user_id, message_by_id(sandbox, card["message_id"]), "Скрыть"
+    )
+    hidden = await sandbox.telegram.wait_for(
+        lambda: (
+            (m := message_by_id(sandbox, card["message_id"])) and "Скрыл(а) Vera" in m["text"] and m
+        )
+    )
+    assert list(buttons(hidden)) == ["Вернуть из скрытых"]
+    # A hidden question's draft cannot be posted.
+    stale = sandbox.telegram.user_presses(
+        STAFF_CHAT_ID, CURATOR_RU.user_id, preview["message_id"], buttons(preview)["Опубликовать"]
+    )
+    await sandbox.telegram.wait_for(lambda: stale in sandbox.telegram.callback_answers)
+    assert sandbox.telegram.callback_answers[stale]["text"] == "Вопрос скрыт; сначала верните его."
+    assert replies(sandbox) == []
+    await press_and_wait(sandbox, CURATOR_RU.user_id, hidden, "Вернуть из скрытых")
+    await sandbox.telegram.wait_for(
+        lambda: "Взять" in buttons(message_by_id(sandbox, card["message_id"]))
+    )

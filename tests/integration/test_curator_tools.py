@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
-from opsbot.db.models import Question
 from opsbot.emulators.base import Fault
 from opsbot.emulators.sandbox import CURATOR_EN, CURATOR_RU, STAFF_CHAT_ID, Sandbox
 from opsbot.telegram.context import OpsbotApplication
 from tests.integration.helpers import (
     bot_messages,
     buttons,
+    card_recorded,
     cards,
     message_by_id,
     press_and_wait,
@@ -72,16 +69,6 @@ async def test_queue_and_mine(sandbox: Sandbox, bot: OpsbotApplication) -> None:
     sandbox.telegram.user_sends(STAFF_CHAT_ID, CURATOR_RU.user_id, "/mine")
     mine = await said(sandbox, "Вы взяли 1 вопрос:")
     assert "question 1" in mine["text"] and "question 0" not in mine["text"]
-
-
-async def card_recorded(bot: OpsbotApplication) -> None:
-    """The card is in the chat a moment before the bot has written down where it is."""
-    for _attempt in range(100):
-        async with bot.bot_data.sessionmaker.begin() as session:
-            if await session.scalar(select(Question.card_message_id)):
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the card was never recorded")
 
 
 async def test_deleted_card_gets_a_new_message(sandbox: Sandbox, bot: OpsbotApplication) -> None:

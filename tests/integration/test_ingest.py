@@ -159,3 +159,25 @@ async def test_x_failures_resume_and_lose_nothing(
         [card] = await wait_for_cards(sandbox, 1, timeout=30)
     assert "Hashtag only question" in card["text"]
     assert sandbox.x.violations == []
+
+
+async def test_cards_waiting_at_shutdown_are_sent_after_restart(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    sandbox.telegram.inject_fault(Fault(endpoint="sendMessage", status=502, count=1000))
+    sandbox.x.visitor_posts("ivan", "@museum Будет ли карточка? #museumsalon")
+    async with running(settings, poll_timeout=1) as first:
+
+        async def stored() -> bool:
+            return await count_questions(first) == 1
+
+        for _attempt in range(100):
+            if await stored():
+                break
+            await asyncio.sleep(0.1)
+        assert await stored()
+    assert cards(sandbox) == []
+    sandbox.telegram.faults.clear()
+    async with running(settings, poll_timeout=1):
+        [card] = await wait_for_cards(sandbox, 1)
+    assert "Будет ли карточка?" in card["text"]

@@ -66,3 +66,14 @@ async def test_draw_edge_cases(sandbox: Sandbox, bot: OpsbotApplication) -> None
     await command(sandbox, anna, "/draw 0", "от 1 до 100")
     await command(sandbox, anna, "/redraw @nobody", "Розыгрыша ещё нет")
     await command(sandbox, anna, "/redraw", "Как пользоваться: /redraw")
+
+
+async def test_fewer_entrants_than_winners(sandbox: Sandbox, bot: OpsbotApplication) -> None:
+    anna = MODERATOR.user_id
+    await command(sandbox, anna, "/start_salon Мало 1h", "Обязательство")
+    for handle in ("one", "two"):
+        sandbox.x.visitor_posts(handle, f"@museum {handle} #museumsalon")
+    await wait_for_cards(sandbox, 2)
+    await command(sandbox, anna, "/end_salon", "завершена")
+    await command(sandbox, anna, "/draw 3", "Участвовать могут только 2 человека")
+    await command(sandbox, anna, "/draw 2 Билеты", "Победители")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 
@@ -26,6 +27,8 @@ from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID, Role
 log = logging.getLogger(__name__)
 
 MAX_TEMPLATE_BUTTONS = 5
+REPLY_LOOKUPS = 5
+REPLY_LOOKUP_PAUSE = 0.2
 PREVIEW_ACTIONS = {Action.POST, Action.EDIT, Action.CANCEL, Action.SPLIT}
 
 
@@ -220,10 +223,22 @@ async def on_reply(update: Update, context: OpsbotContext) -> None:
         return
     if message.chat_id != services.staff_chat_id or user.id == ANONYMOUS_ADMIN_ID:
         return
-    async with services.sessionmaker.begin() as session:
-        question_id = await answers.question_for_reply(
-            session, message.chat_id, message.reply_to_message.message_id
-        )
+    replied = message.reply_to_message
+    question_id = None
+    for _attempt in range(REPLY_LOOKUPS):
+        async with services.sessionmaker.begin() as session:
+            question_id = await answers.question_for_reply(
+                session, message.chat_id, replied.message_id
+            )
+        # The bot writes down a prompt or card just after Telegram shows it; a very quick
+        # reply can arrive in between, so a reply to the bot's own message gets a moment.
+        if (
+            question_id is not None
+            or replied.from_user is None
+            or replied.from_user.id != context.bot.id
+        ):
+            break
+        await asyncio.sleep(REPLY_LOOKUP_PAUSE)
     if question_id is None:
         return
     _ = await translator_for(context, user)
@@ -299,6 +314,7 @@ async def post(update: Update, context: OpsbotContext, _: Translator, root_id: i
             ClaimOutcome.CANCELLED: _.plain("This draft was cancelled or replaced."),
             ClaimOutcome.NOT_FOUND: _.plain("This button is not valid any more."),
             ClaimOutcome.QUESTION_ANSWERED: _.plain("This question has already been answered."),
+            ClaimOutcome.QUESTION_HIDDEN: _.plain("This question is hidden; unhide it first."),
             ClaimOutcome.NOT_REPLYABLE: _.plain(
                 "X will not accept a reply to this visitor; answer by hand."
             ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, Update, User
 from telegram.error import BadRequest
 
@@ -23,6 +24,17 @@ async def translator_for(context: OpsbotContext, user: User | None) -> Translato
             session, user.id, user.language_code, services.settings.default_language
         )
     return translator(language)
+
+
+async def see_user(session: AsyncSession, user: User) -> None:
+    """Remember what Telegram says about a person (name, username, app language)."""
+    await staff.see_member(
+        session,
+        telegram_id=user.id,
+        first_name=user.full_name,
+        username=user.username,
+        telegram_language=user.language_code,
+    )
 
 
 async def answer_query(query: CallbackQuery, text: str, *, alert: bool = False) -> None:

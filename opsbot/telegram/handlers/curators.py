@@ -13,8 +13,7 @@ from telegram.ext import Application, CommandHandler
 from opsbot.db.models import Question, QuestionStatus, StaffMember, Template
 from opsbot.i18n import N_, Html, Translator
 from opsbot.services import audit, staff
-from opsbot.services.posts import post_url
-from opsbot.telegram.cards import link, shorten
+from opsbot.telegram.cards import question_line
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import translator_for
 from opsbot.telegram.roles import Role
@@ -89,15 +88,7 @@ async def _list_questions(
     ]
     for question in found[:QUEUE_LIMIT]:
         who = _(" — {curator}", curator=holders[question.id]) if question.taken_by else ""
-        lines.append(
-            Html(f"{question.id}. ")
-            + link(
-                post_url(question.author_handle, question.x_post_id), f"@{question.author_handle}"
-            )
-            + Html(": ")
-            + Html(html.escape(shorten(" ".join(question.text.split()), 80), quote=False))
-            + who
-        )
+        lines.append(question_line(question, prefix=f"{question.id}. ", width=80) + who)
     if len(found) > QUEUE_LIMIT:
         lines.append(_("…and more."))
     await message.reply_text(

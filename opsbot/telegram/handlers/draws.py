@@ -22,7 +22,6 @@ from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, translator_for
 from opsbot.telegram.handlers.questions import authorise
 from opsbot.telegram.handlers.salons import moderator
-from opsbot.telegram.roles import Role
 from opsbot.telegram.salon_views import draw_announcement, render_draw, render_post_preview
 from opsbot.x.gateway import XError
 
@@ -289,13 +288,10 @@ async def on_draw_button(update: Update, context: OpsbotContext) -> None:
     query = update.callback_query
     assert query is not None
     _ = await translator_for(context, query.from_user)
-    checked = await authorise(update, context, _)
+    checked = await authorise(update, context, _, moderators_only=True)
     if checked is None:
         return
-    callback, role = checked
-    if role != Role.MODERATOR:
-        await answer_query(query, _.plain("Only moderators can do this."), alert=True)
-        return
+    callback, _role = checked
     services = context.services
     async with services.sessionmaker.begin() as session:
         row = await session.get(Draw, callback.target)

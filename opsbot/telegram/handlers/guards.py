@@ -12,8 +12,9 @@ from telegram import Chat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, TypeHandler, filters
 
-from opsbot.services import audit, staff
+from opsbot.services import audit
 from opsbot.telegram.context import OpsbotContext
+from opsbot.telegram.handlers.common import see_user
 from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID
 
 log = logging.getLogger(__name__)
@@ -45,13 +46,7 @@ async def staff_group_only(update: Update, context: OpsbotContext) -> None:
         user = update.effective_user
         if user is not None and not user.is_bot and user.id != ANONYMOUS_ADMIN_ID:
             async with services.sessionmaker.begin() as session:
-                await staff.see_member(
-                    session,
-                    telegram_id=user.id,
-                    first_name=user.full_name,
-                    username=user.username,
-                    telegram_language=user.language_code,
-                )
+                await see_user(session, user)
         return
     log.warning("leaving chat %s: it is not the staff group", chat.id)
     async with services.sessionmaker.begin() as session:

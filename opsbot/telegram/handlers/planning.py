@@ -16,7 +16,7 @@ from opsbot.i18n import N_, Html, Translator
 from opsbot.services import audit, planning
 from opsbot.services.schedule_parse import OneOff, ScheduleError, parse_schedule
 from opsbot.telegram.context import OpsbotContext, Services
-from opsbot.telegram.handlers.common import translator_for
+from opsbot.telegram.handlers.common import see_user, translator_for
 from opsbot.telegram.handlers.salons import moderator
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("unschedule", N_("Moderators: cancel a planned salon: /unschedule N [series]")),
     ("reschedule", N_("Moderators: move a planned salon: /reschedule N DATE TIME")),
     ("duty", N_("Moderators: curators on duty: /duty N @curator …")),
+    ("autostart", N_("Moderators: a planned salon starts by itself: /autostart N on|off")),
 ]
 
 
@@ -285,6 +286,41 @@ async def duty(update: Update, context: OpsbotContext) -> None:
     await message.reply_text(_("On duty for salon #{number}: {names}.", number=number, names=names))
 
 
+async def autostart(update: Update, context: OpsbotContext) -> None:
+    _ = await moderator(update, context, "autostart")
+    message = update.effective_message
+    if _ is None or message is None:
+        return
+    args = [a.lower() for a in context.args or []]
+    number = _number(args)
+    if number is None or len(args) != 2 or args[1] not in ("on", "off"):
+        await message.reply_text(_("Usage: /autostart NUMBER on, or /autostart NUMBER off"))
+        return
+    enabled = args[1] == "on"
+    async with context.services.sessionmaker.begin() as session:
+        changed = await planning.set_auto_start(session, number, enabled)
+        await audit.record(
+            session,
+            actor_id=update.effective_user.id if update.effective_user else None,
+            action="autostart",
+            outcome=audit.OK if changed else audit.REFUSED,
+            detail=f"{number} {args[1]}",
+        )
+    if not changed:
+        await message.reply_text(_("There is no planned salon #{number}.", number=number))
+    elif enabled:
+        await message.reply_text(
+            _("Salon #{number} will start by itself at its time.", number=number)
+        )
+    else:
+        await message.reply_text(
+            _(
+                "Salon #{number} waits for a moderator's /start_salon; I will remind you.",
+                number=number,
+            )
+        )
+
+
 async def private_start(update: Update, context: OpsbotContext) -> None:
     """/start in a private chat: staff members get their reminders here from now on."""
     message = update.effective_message
@@ -297,15 +333,7 @@ async def private_start(update: Update, context: OpsbotContext) -> None:
         await message.reply_text(_("This bot works for the museum's staff group only."))
         return
     async with services.sessionmaker.begin() as session:
-        from opsbot.services import staff
-
-        await staff.see_member(
-            session,
-            telegram_id=user.id,
-            first_name=user.full_name,
-            username=user.username,
-            telegram_language=user.language_code,
-        )
+        await see_user(session, user)
         await session.execute(
             sql_update(StaffMember)
             .where(StaffMember.telegram_id == user.id)
@@ -323,3 +351,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("unschedule", unschedule))
     application.add_handler(CommandHandler("reschedule", reschedule))
     application.add_handler(CommandHandler("duty", duty))
+    application.add_handler(CommandHandler("autostart", autostart))

@@ -26,9 +26,12 @@ async def _refuse(
 
 
 async def authorise(
-    update: Update, context: OpsbotContext, _: Translator
+    update: Update, context: OpsbotContext, _: Translator, *, moderators_only: bool = False
 ) -> tuple[Callback, Role] | None:
-    """Check the press: readable data, the staff group, a member. Refusals are answered."""
+    """Check the press: readable data, the staff group, a member (or a moderator).
+
+    Refusals are answered and written to the audit log.
+    """
     query = update.callback_query
     assert query is not None
     callback = unpack(query.data)
@@ -68,6 +71,16 @@ async def authorise(
             _,
             _.plain("Only members of the staff group can do this."),
             "not a member",
+            callback.target,
+        )
+        return None
+    if moderators_only and role != Role.MODERATOR:
+        await _refuse(
+            update,
+            context,
+            _,
+            _.plain("Only moderators can do this."),
+            "not a moderator",
             callback.target,
         )
         return None

@@ -346,14 +346,11 @@ async def on_announcement(update: Update, context: OpsbotContext) -> None:
     query = update.callback_query
     assert query is not None
     _ = await translator_for(context, query.from_user)
-    checked = await authorise(update, context, _)
+    checked = await authorise(update, context, _, moderators_only=True)
     if checked is None:
         return
-    callback, role = checked
+    callback, _role = checked
     services = context.services
-    if role != Role.MODERATOR:
-        await answer_query(query, _.plain("Only moderators can do this."), alert=True)
-        return
     posting = callback.action == Action.ANNOUNCE
     async with services.sessionmaker.begin() as session:
         claimed = await salons.claim_announcement(

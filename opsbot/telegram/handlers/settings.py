@@ -10,7 +10,7 @@ from opsbot.i18n import N_, translator
 from opsbot.services import audit, staff
 from opsbot.settings import SUPPORTED_LANGUAGES
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import translator_for
+from opsbot.telegram.handlers.common import see_user, translator_for
 
 # (command, description); descriptions are translated when registered with Telegram.
 COMMANDS: list[tuple[str, str]] = [
@@ -48,13 +48,7 @@ async def choose_language(update: Update, context: OpsbotContext) -> None:
         )
         return
     async with services.sessionmaker.begin() as session:
-        await staff.see_member(
-            session,
-            telegram_id=user.id,
-            first_name=user.full_name,
-            username=user.username,
-            telegram_language=user.language_code,
-        )
+        await see_user(session, user)
         await staff.set_language(session, user.id, args[0])
         await audit.record(session, actor_id=user.id, action="language", detail=args[0])
     _ = translator(args[0])
