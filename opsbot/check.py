@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from telegram import Bot, ChatMember
 from telegram.error import TelegramError
 
@@ -78,8 +79,6 @@ async def _check_x(settings: Settings, report: list[tuple[str, str, str]]) -> No
 
 
 async def _check_database(settings: Settings, report: list[tuple[str, str, str]]) -> None:
-    from sqlalchemy import text
-
     engine = create_engine(settings.database_url)
     try:
         async with engine.connect() as connection:

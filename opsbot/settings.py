@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from opsbot.services.schedule_parse import parse_duration
+
 SUPPORTED_LANGUAGES = ("ru", "en")
 
 
@@ -85,8 +87,6 @@ class Settings(BaseSettings):
     def _offsets(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
-        from opsbot.services.schedule_parse import parse_duration
-
         offsets = []
         for part in value.split(","):
             if not part.strip():

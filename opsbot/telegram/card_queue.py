@@ -7,8 +7,6 @@ the rate limiter under the bot decides when each card may go.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,31 +38,22 @@ class CardQueue(BackgroundLoop):
         self._bot = bot
         self._sessionmaker = sessionmaker
         self._settings = settings
-        self._wake = asyncio.Event()
         # Cards Telegram refused outright are not retried until the next start.
         self._refused: set[int] = set()
         self.chat_id = settings.staff_chat_id
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except TelegramError as exc:
-                log.warning("card queue paused after a Telegram error: %s", exc)
-                await asyncio.sleep(FAILURE_PAUSE_SECONDS)
-                continue
-            except Exception:
-                log.exception("card queue failed; retrying")
-                await asyncio.sleep(FAILURE_PAUSE_SECONDS)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_CHECK_SECONDS)
-            self._wake.clear()
+    async def _run_once(self) -> None:
+        try:
+            await self.flush()
+        except TelegramError as exc:
+            log.warning("card queue paused after a Telegram error: %s", exc)
+            await self.pause(FAILURE_PAUSE_SECONDS)
+            return
+        except Exception:
+            log.exception("card queue failed; retrying")
+            await self.pause(FAILURE_PAUSE_SECONDS)
+            return
+        await self.pause(IDLE_CHECK_SECONDS)
 
     async def flush(self) -> int:
         """Send every waiting card; return how many were sent."""
@@ -79,6 +68,8 @@ class CardQueue(BackgroundLoop):
             if not waiting:
                 return sent
             for question in waiting:
+                if self.stopping:
+                    return sent
                 if await self._send(question):
                     sent += 1
 

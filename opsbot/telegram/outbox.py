@@ -6,7 +6,6 @@ allows one poller per bot); later only those whose publisher's lease ran out.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -31,18 +30,16 @@ class Outbox(BackgroundLoop):
         self._bot = bot
         self._services = services
         self.check_seconds = CHECK_SECONDS
+        self._first_round = True
 
-    async def _run(self) -> None:
-        force = True
-        while True:
-            try:
-                await self.retry_due(force=force)
-                force = False
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("answer outbox failed; retrying")
-            await asyncio.sleep(self.check_seconds)
+    async def _run_once(self) -> None:
+        try:
+            # The first round after start takes over every unfinished answer at once.
+            await self.retry_due(force=self._first_round)
+            self._first_round = False
+        except Exception:
+            log.exception("answer outbox failed; retrying")
+        await self.pause(self.check_seconds)
 
     async def retry_due(self, *, force: bool = False) -> int:
         services = self._services
@@ -51,6 +48,8 @@ class Outbox(BackgroundLoop):
             roots = await answers.due_roots(session, now, force=force)
         done = 0
         for root_id in roots:
+            if self.stopping:
+                break
             async with services.sessionmaker.begin() as session:
                 claimed = await answers.reclaim(session, root_id, now, force=force)
             if not claimed:

@@ -18,6 +18,7 @@ from opsbot.i18n import N_, Translator, pick_language, translator
 from opsbot.services import planning, reminders
 from opsbot.telegram.cards import question_line
 from opsbot.telegram.context import OpsbotContext, Services
+from opsbot.telegram.handlers.salons import open_salon
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,6 @@ async def _start_time(
 ) -> None:
     group = translator(services.settings.default_language)
     if salon.auto_start and context is not None:
-        from opsbot.telegram.handlers.salons import open_salon
-
         await open_salon(
             context,
             group,

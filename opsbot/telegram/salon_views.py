@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -19,11 +20,8 @@ from opsbot.telegram.cards import link, question_line, shorten
 OPEN_LINKS = 10
 
 
-def local_time(salon_time: object, zone: ZoneInfo) -> str:
-    from datetime import datetime
-
-    assert isinstance(salon_time, datetime)
-    return salon_time.astimezone(zone).strftime("%H:%M")
+def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%H:%M") if moment else "?"
 
 
 def render_start(salon: Salon, _: Translator, zone: ZoneInfo) -> str:

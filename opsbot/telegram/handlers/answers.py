@@ -18,6 +18,7 @@ from opsbot.services import answers, audit, questions, staff
 from opsbot.services.answers import ClaimOutcome, DraftOutcome
 from opsbot.telegram.answer_views import after_publish, show_preview
 from opsbot.telegram.callback_data import Action, Callback, matches, pack
+from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.cards import shorten
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, audit_refusal, translator_for
@@ -209,8 +210,6 @@ async def make_draft(
         signature=signature,
     )
     if result.question is not None:
-        from opsbot.telegram.card_updates import refresh_card
-
         await refresh_card(context.bot, services, question_id)
 
 

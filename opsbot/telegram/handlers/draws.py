@@ -13,7 +13,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from opsbot.db.base import utcnow
-from opsbot.db.models import Draw, StaffMember
+from opsbot.db.models import Draw, Salon, StaffMember
 from opsbot.i18n import N_, translator
 from opsbot.services import audit, draws, lottery, salons
 from opsbot.services.draws import DrawRefusal, RedrawRefusal
@@ -21,7 +21,7 @@ from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, translator_for
 from opsbot.telegram.handlers.questions import authorise
-from opsbot.telegram.handlers.salons import moderator
+from opsbot.telegram.handlers.salons import clear_buttons, moderator
 from opsbot.telegram.salon_views import draw_announcement, render_draw, render_post_preview
 from opsbot.x.gateway import XError
 
@@ -201,10 +201,7 @@ async def entrants(update: Update, context: OpsbotContext) -> None:
     )
 
 
-def _salon_info(salon: object) -> dict[str, object]:
-    from opsbot.db.models import Salon
-
-    assert isinstance(salon, Salon)
+def _salon_info(salon: Salon) -> dict[str, object]:
     return {
         "number": salon.id,
         "topic": salon.topic,
@@ -317,7 +314,7 @@ async def on_draw_button(update: Update, context: OpsbotContext) -> None:
         return
     if callback.action == Action.DRAW_SKIP:
         await answer_query(query, _.plain("Skipped."))
-        await query.edit_message_reply_markup(reply_markup=None)
+        await clear_buttons(query)
         return
     async with services.sessionmaker.begin() as session:
         claimed = await session.execute(
@@ -336,7 +333,7 @@ async def on_draw_button(update: Update, context: OpsbotContext) -> None:
     if not won:
         await answer_query(query, _.plain("This announcement was already handled."), alert=True)
         return
-    await query.edit_message_reply_markup(reply_markup=None)
+    await clear_buttons(query)
     try:
         post_id = await services.gateway.create_post(text, None)
     except XError as exc:

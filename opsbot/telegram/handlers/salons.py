@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import cast
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, JobQueue
@@ -367,7 +367,7 @@ async def on_announcement(update: Update, context: OpsbotContext) -> None:
     if not claimed or salon is None:
         await answer_query(query, _.plain("This announcement was already handled."), alert=True)
         return
-    await _finish_preview(query, context, posting)
+    await clear_buttons(query)
     if not posting:
         await answer_query(query, _.plain("Skipped."))
         return
@@ -397,11 +397,8 @@ async def on_announcement(update: Update, context: OpsbotContext) -> None:
     )
 
 
-async def _finish_preview(query: object, context: OpsbotContext, posting: bool) -> None:
+async def clear_buttons(query: CallbackQuery) -> None:
     """Take the buttons off a handled preview, so nobody presses them again."""
-    from telegram import CallbackQuery
-
-    assert isinstance(query, CallbackQuery)
     try:
         await query.edit_message_reply_markup(reply_markup=None)
     except TelegramError as exc:
