@@ -26,6 +26,11 @@ async def translator_for(context: OpsbotContext, user: User | None) -> Translato
     return translator(language)
 
 
+def actor(update: Update) -> int | None:
+    """Who did it, for the audit log (None for updates without a person)."""
+    return update.effective_user.id if update.effective_user else None
+
+
 async def see_user(session: AsyncSession, user: User) -> None:
     """Remember what Telegram says about a person (name, username, app language)."""
     await staff.see_member(
@@ -55,11 +60,10 @@ async def audit_refusal(
     reason: str,
     question_id: int | None = None,
 ) -> None:
-    user = update.effective_user
     async with context.services.sessionmaker.begin() as session:
         await audit.record(
             session,
-            actor_id=user.id if user else None,
+            actor_id=actor(update),
             action=action,
             outcome=audit.REFUSED,
             question_id=question_id,

@@ -14,7 +14,7 @@ from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, Ty
 
 from opsbot.services import audit
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import see_user
+from opsbot.telegram.handlers.common import actor, see_user
 from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ async def staff_group_only(update: Update, context: OpsbotContext) -> None:
     async with services.sessionmaker.begin() as session:
         await audit.record(
             session,
-            actor_id=update.effective_user.id if update.effective_user else None,
+            actor_id=actor(update),
             action="leave_chat",
             outcome=audit.REFUSED,
             detail=f"chat {chat.id} is not the staff group",

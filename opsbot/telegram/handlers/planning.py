@@ -16,7 +16,7 @@ from opsbot.i18n import N_, Html, Translator
 from opsbot.services import audit, planning
 from opsbot.services.schedule_parse import OneOff, ScheduleError, parse_schedule
 from opsbot.telegram.context import OpsbotContext, Services
-from opsbot.telegram.handlers.common import see_user, translator_for
+from opsbot.telegram.handlers.common import actor, see_user, translator_for
 from opsbot.telegram.handlers.salons import moderator
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ async def unschedule(update: Update, context: OpsbotContext) -> None:
         cancelled = await planning.unschedule(session, number, whole_series=whole)
         await audit.record(
             session,
-            actor_id=update.effective_user.id if update.effective_user else None,
+            actor_id=actor(update),
             action="unschedule",
             outcome=audit.OK if cancelled else audit.REFUSED,
             detail=str(cancelled or number),
@@ -232,7 +232,7 @@ async def reschedule(update: Update, context: OpsbotContext) -> None:
         )
         await audit.record(
             session,
-            actor_id=update.effective_user.id if update.effective_user else None,
+            actor_id=actor(update),
             action="reschedule",
             outcome=audit.REFUSED if result.refusal else audit.OK,
             detail=f"{number} -> {parsed.starts_at.isoformat()}",
@@ -267,7 +267,7 @@ async def duty(update: Update, context: OpsbotContext) -> None:
             await planning.set_duty(session, number, [p.telegram_id for p in people if p])
             await audit.record(
                 session,
-                actor_id=update.effective_user.id if update.effective_user else None,
+                actor_id=actor(update),
                 action="duty",
                 detail=f"{number}: {' '.join(handles)}",
             )
@@ -301,7 +301,7 @@ async def autostart(update: Update, context: OpsbotContext) -> None:
         changed = await planning.set_auto_start(session, number, enabled)
         await audit.record(
             session,
-            actor_id=update.effective_user.id if update.effective_user else None,
+            actor_id=actor(update),
             action="autostart",
             outcome=audit.OK if changed else audit.REFUSED,
             detail=f"{number} {args[1]}",

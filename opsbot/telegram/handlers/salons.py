@@ -19,7 +19,7 @@ from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
 from opsbot.telegram import salon_timers
 from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.context import OpsbotContext, Services
-from opsbot.telegram.handlers.common import answer_query, translator_for
+from opsbot.telegram.handlers.common import actor, answer_query, translator_for
 from opsbot.telegram.handlers.questions import authorise
 from opsbot.telegram.roles import Role
 from opsbot.telegram.salon_views import (
@@ -263,7 +263,7 @@ async def end_salon(update: Update, context: OpsbotContext) -> None:
     async with services.sessionmaker.begin() as session:
         await audit.record(
             session,
-            actor_id=update.effective_user.id if update.effective_user else None,
+            actor_id=actor(update),
             action="end_salon",
             outcome=audit.OK if closed else audit.REFUSED,
             detail=f"salon {live.id}",
@@ -329,7 +329,7 @@ async def ask(update: Update, context: OpsbotContext) -> None:
     async with services.sessionmaker.begin() as session:
         await audit.record(
             session,
-            actor_id=update.effective_user.id if update.effective_user else None,
+            actor_id=actor(update),
             action="ask",
             detail=f"Q{number} x post {post_id}",
         )
