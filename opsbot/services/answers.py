@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.db.base import utcnow
@@ -20,7 +20,10 @@ from opsbot.services import questions
 from opsbot.services.compose import compose, has_hashtag, split_thread
 from opsbot.services.tweet_length import fits
 
-LEASE = timedelta(seconds=90)
+# Longer than any sensible thread of replies, and short enough for one preview message.
+MAX_ANSWER_CHARS = 2000
+# How long a publisher may hold an answer before the outbox takes it over.
+LEASE = timedelta(minutes=5)
 
 
 class DraftOutcome(StrEnum):
@@ -30,6 +33,7 @@ class DraftOutcome(StrEnum):
     HIDDEN = "hidden"
     TAKEN_BY_OTHER = "taken_by_other"
     EMPTY = "empty"
+    TEXT_TOO_LONG = "text_too_long"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class ClaimOutcome(StrEnum):
     NOT_FOUND = "not_found"
     QUESTION_ANSWERED = "question_answered"
     QUESTION_HIDDEN = "question_hidden"
+    OTHER_ANSWER = "other_answer"
     NOT_REPLYABLE = "not_replyable"
     TOO_LONG = "too_long"
 
@@ -88,6 +93,8 @@ async def create_draft(
 ) -> DraftResult:
     if not text.strip():
         return DraftResult(DraftOutcome.EMPTY)
+    if len(text) > MAX_ANSWER_CHARS:
+        return DraftResult(DraftOutcome.TEXT_TOO_LONG)
     question = await questions.load(session, question_id)
     if question is None:
         return DraftResult(DraftOutcome.NOT_FOUND)
@@ -183,23 +190,66 @@ async def set_preview(session: AsyncSession, root_id: int, chat_id: int, message
     )
 
 
-async def claim(session: AsyncSession, root_id: int, now: datetime | None = None) -> ClaimOutcome:
-    """Draft -> posting for one publisher; everyone else learns why not."""
+@dataclass(frozen=True)
+class Claim:
+    outcome: ClaimOutcome
+    # The answer's attempt number when claimed: a publisher may post only while it still
+    # holds it (a takeover by the outbox increments it).
+    token: int = 0
+
+
+def _due(now: datetime, *, force: bool) -> ColumnElement[bool]:
+    lease_over = true() if force else or_(Answer.lease_until.is_(None), Answer.lease_until <= now)
+    return or_(
+        and_(Answer.status == AnswerStatus.QUEUED, Answer.next_attempt_at <= now),
+        and_(Answer.status == AnswerStatus.POSTING, lease_over),
+    )
+
+
+async def _token(session: AsyncSession, root_id: int) -> int:
+    return int(await session.scalar(select(Answer.attempts).where(Answer.id == root_id)) or 0)
+
+
+async def _other_answer_in_flight(session: AsyncSession, question_id: int, root_id: int) -> bool:
+    """Another answer to the same question is posting, waiting for X, or already out."""
+    found = await session.scalar(
+        select(Answer.id)
+        .where(
+            Answer.question_id == question_id,
+            Answer.id != root_id,
+            or_(Answer.thread_root_id.is_(None), Answer.thread_root_id != root_id),
+            Answer.status.in_([AnswerStatus.POSTING, AnswerStatus.QUEUED, AnswerStatus.POSTED]),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def claim(session: AsyncSession, root_id: int, now: datetime | None = None) -> Claim:
+    """Draft -> posting for one publisher; everyone else learns why not.
+
+    The question's row is locked first (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE
+    already serialises writers), so two drafts of one question cannot both be claimed.
+    """
     now = now or utcnow()
     parts = await thread_of(session, root_id)
     if not parts or parts[0].thread_root_id is not None:
-        return ClaimOutcome.NOT_FOUND
-    question = await questions.load(session, parts[0].question_id)
+        return Claim(ClaimOutcome.NOT_FOUND)
+    question_id = parts[0].question_id
+    await session.execute(select(Question.id).where(Question.id == question_id).with_for_update())
+    question = await questions.load(session, question_id)
     assert question is not None
     if parts[0].status == AnswerStatus.DRAFT:
         if question.status == QuestionStatus.ANSWERED:
-            return ClaimOutcome.QUESTION_ANSWERED
+            return Claim(ClaimOutcome.QUESTION_ANSWERED)
         if question.status == QuestionStatus.HIDDEN:
-            return ClaimOutcome.QUESTION_HIDDEN
+            return Claim(ClaimOutcome.QUESTION_HIDDEN)
         if not question.replyable:
-            return ClaimOutcome.NOT_REPLYABLE
+            return Claim(ClaimOutcome.NOT_REPLYABLE)
         if not all(fits(part.text) for part in parts):
-            return ClaimOutcome.TOO_LONG
+            return Claim(ClaimOutcome.TOO_LONG)
+        if await _other_answer_in_flight(session, question_id, root_id):
+            return Claim(ClaimOutcome.OTHER_ANSWER)
     result = await session.execute(
         update(Answer)
         .where(
@@ -209,68 +259,50 @@ async def claim(session: AsyncSession, root_id: int, now: datetime | None = None
         .values(status=AnswerStatus.POSTING, attempts=Answer.attempts + 1, lease_until=now + LEASE)
     )
     if result.rowcount:  # type: ignore[attr-defined]
-        return ClaimOutcome.CLAIMED
+        return Claim(ClaimOutcome.CLAIMED, await _token(session, root_id))
     status = parts[0].status
     if status in (AnswerStatus.POSTING, AnswerStatus.QUEUED):
-        return ClaimOutcome.ALREADY_POSTING
+        return Claim(ClaimOutcome.ALREADY_POSTING)
     if status == AnswerStatus.POSTED:
-        return ClaimOutcome.ALREADY_POSTED
-    return ClaimOutcome.CANCELLED
+        return Claim(ClaimOutcome.ALREADY_POSTED)
+    return Claim(ClaimOutcome.CANCELLED)
 
 
 async def reclaim(
     session: AsyncSession, root_id: int, now: datetime, *, force: bool = False
-) -> bool:
-    """Take over an answer whose publisher is gone (lease over) or that waited for X."""
-    due = or_(
-        and_(Answer.status == AnswerStatus.QUEUED, Answer.next_attempt_at <= now),
-        and_(
-            Answer.status == AnswerStatus.POSTING,
-            true() if force else or_(Answer.lease_until.is_(None), Answer.lease_until <= now),
-        ),
-    )
+) -> int | None:
+    """Take over an answer (or its unfinished thread) whose publisher is gone or that waited
+    for X; the new token, or None when it is not due any more."""
     result = await session.execute(
         update(Answer)
-        .where(Answer.id == root_id, due)
-        .values(status=AnswerStatus.POSTING, attempts=Answer.attempts + 1, lease_until=now + LEASE)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return False
-    await session.execute(
-        update(Answer)
-        .where(
-            Answer.thread_root_id == root_id,
-            Answer.status.in_([AnswerStatus.QUEUED, AnswerStatus.POSTING]),
-        )
+        .where(or_(Answer.id == root_id, Answer.thread_root_id == root_id), _due(now, force=force))
         .values(status=AnswerStatus.POSTING, lease_until=now + LEASE)
     )
-    return True
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    await session.execute(
+        update(Answer).where(Answer.id == root_id).values(attempts=Answer.attempts + 1)
+    )
+    return await _token(session, root_id)
+
+
+async def still_holds(session: AsyncSession, root_id: int, token: int, now: datetime) -> bool:
+    """Renew the lease if this publisher still owns the answer; False if it was taken over."""
+    result = await session.execute(
+        update(Answer)
+        .where(Answer.id == root_id, Answer.attempts == token)
+        .values(lease_until=now + LEASE)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def due_roots(session: AsyncSession, now: datetime, *, force: bool = False) -> list[int]:
-    """Answers the outbox should (re)try now: queued ones whose time came, stale postings."""
-    lease_over = true() if force else or_(Answer.lease_until.is_(None), Answer.lease_until <= now)
+    """Answers the outbox should (re)try now: any part queued and due, or a stale posting."""
+    root = func.coalesce(Answer.thread_root_id, Answer.id)
     result = await session.scalars(
-        select(Answer.id)
-        .where(
-            Answer.thread_root_id.is_(None),
-            or_(
-                and_(Answer.status == AnswerStatus.QUEUED, Answer.next_attempt_at <= now),
-                and_(Answer.status == AnswerStatus.POSTING, lease_over),
-            ),
-        )
-        .order_by(Answer.id)
+        select(root).where(_due(now, force=force)).group_by(root).order_by(root)
     )
     return list(result)
-
-
-async def next_due(session: AsyncSession) -> datetime | None:
-    return await session.scalar(
-        select(Answer.next_attempt_at)
-        .where(Answer.status == AnswerStatus.QUEUED, Answer.thread_root_id.is_(None))
-        .order_by(Answer.next_attempt_at)
-        .limit(1)
-    )
 
 
 async def mark_posted(session: AsyncSession, answer_id: int, x_post_id: str) -> bool:

@@ -31,17 +31,6 @@ from opsbot.services import lottery
 MAX_WINNERS = 100
 
 
-def normalise_handle(text: str) -> str | None:
-    handle = text.strip().removeprefix("@").lower()
-    if (
-        not handle
-        or len(handle) > 64
-        or not all(c.isascii() and (c.isalnum() or c == "_") for c in handle)
-    ):
-        return None
-    return handle
-
-
 class DrawRefusal(StrEnum):
     NO_SALON = "no_salon"
     NOT_STARTED = "not_started"

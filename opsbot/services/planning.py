@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.db.models import (
@@ -271,22 +271,10 @@ async def reschedule(
     if other is not None:
         return Planned([], PlanRefusal.CLASH, other)
     salon.planned_start_at = starts_at
-    await session.execute(
-        delete(Reminder).where(
-            Reminder.salon_id == salon.id, Reminder.status == ReminderStatus.PENDING
-        )
-    )
+    # A new time gets the full set of reminders again, whatever the old time had sent.
+    await session.execute(delete(Reminder).where(Reminder.salon_id == salon.id))
     await session.flush()
-    # Reminders already sent for the old time stay sent; only the pending ones move.
-    sent = set(
-        await session.scalars(select(Reminder.offset_minutes).where(Reminder.salon_id == salon.id))
-    )
-    await _add_reminders(
-        session,
-        salon,
-        [o for o in offsets if int(o.total_seconds() // 60) not in sent],
-        zone,
-    )
+    await _add_reminders(session, salon, offsets, zone)
     return Planned([salon])
 
 
@@ -318,5 +306,7 @@ async def on_duty(session: AsyncSession, salon_id: int) -> list[StaffMember]:
 
 async def staff_by_username(session: AsyncSession, username: str) -> StaffMember | None:
     return await session.scalar(
-        select(StaffMember).where(StaffMember.username.ilike(username.removeprefix("@")))
+        select(StaffMember).where(
+            func.lower(StaffMember.username) == username.removeprefix("@").lower()
+        )
     )

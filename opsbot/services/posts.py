@@ -26,3 +26,14 @@ class XPost:
 
 def post_url(handle: str, post_id: str) -> str:
     return f"https://x.com/{handle}/status/{post_id}"
+
+
+def normalise_handle(text: str) -> str | None:
+    handle = text.strip().removeprefix("@").lower()
+    if (
+        not handle
+        or len(handle) > 64
+        or not all(c.isascii() and (c.isalnum() or c == "_") for c in handle)
+    ):
+        return None
+    return handle

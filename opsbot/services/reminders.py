@@ -75,15 +75,6 @@ async def take_due(session: AsyncSession, now: datetime) -> list[Due]:
     return taken
 
 
-async def next_due_at(session: AsyncSession) -> datetime | None:
-    return await session.scalar(
-        select(Reminder.due_at)
-        .where(Reminder.status == ReminderStatus.PENDING)
-        .order_by(Reminder.due_at)
-        .limit(1)
-    )
-
-
 async def unanswered(session: AsyncSession, before: datetime) -> tuple[int, list[Question]]:
     """Questions from earlier sessions still waiting for an answer: how many, and the oldest."""
     waiting = select(Question).where(

@@ -104,7 +104,7 @@ async def start(
     return Started(salon)
 
 
-async def set_thread(session: AsyncSession, salon_id: int, thread_id: int) -> None:
+async def set_thread(session: AsyncSession, salon_id: int, thread_id: int | None) -> None:
     await session.execute(update(Salon).where(Salon.id == salon_id).values(thread_id=thread_id))
 
 

@@ -52,6 +52,7 @@ from zoneinfo import ZoneInfo
 MIN_DURATION = timedelta(minutes=15)
 MAX_DURATION = timedelta(hours=4)
 MAX_TOPIC_LENGTH = 200
+MAX_PARSED_MINUTES = 366 * 24 * 60
 
 ERROR_CODES = frozenset(
     {
@@ -159,6 +160,9 @@ def parse_duration(text: str) -> timedelta | None:
         minutes += hours * 60
     if minutes != minutes.to_integral_value():
         return None
+    if minutes > MAX_PARSED_MINUTES:
+        # Far beyond any salon or reminder; also keeps timedelta from overflowing.
+        return timedelta(minutes=MAX_PARSED_MINUTES + 1)
     return timedelta(minutes=int(minutes))
 
 

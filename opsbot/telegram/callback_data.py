@@ -41,7 +41,8 @@ class Callback:
     extra: int | None = None
 
 
-_PATTERN = re.compile(r"v1:([a-z]{2}):([0-9]{1,18})(?::([0-9]{1,18}))?")
+# Ids are database keys: nine digits fit a 32-bit column on every database.
+_PATTERN = re.compile(r"v1:([a-z]{2}):([0-9]{1,9})(?::([0-9]{1,9}))?")
 
 
 def pack(action: Action, target: int, extra: int | None = None) -> str:

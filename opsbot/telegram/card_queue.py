@@ -103,6 +103,14 @@ class CardQueue(BackgroundLoop):
         except Forbidden:
             raise
         except BadRequest as exc:
+            if thread_id is not None and "thread not found" in str(exc).lower():
+                # The salon's forum topic was deleted: the card goes to the general chat.
+                log.warning(
+                    "salon topic %s is gone; card %s goes to the group", thread_id, question.id
+                )
+                async with self._sessionmaker.begin() as session:
+                    await salons.set_thread(session, question.salon_id or 0, None)
+                return False
             log.error("Telegram refused the card of question %s: %s", question.id, exc)
             self._refused.add(question.id)
             return False

@@ -51,10 +51,10 @@ class Outbox(BackgroundLoop):
             if self.stopping:
                 break
             async with services.sessionmaker.begin() as session:
-                claimed = await answers.reclaim(session, root_id, now, force=force)
-            if not claimed:
+                token = await answers.reclaim(session, root_id, now, force=force)
+            if token is None:
                 continue
-            result = await services.publisher.publish(root_id, fresh=False)
+            result = await services.publisher.publish(root_id, token, fresh=False)
             log.info("outbox: answer %s -> %s", root_id, result.outcome)
             async with services.sessionmaker.begin() as session:
                 [root, *_parts] = await answers.thread_of(session, root_id)

@@ -55,7 +55,9 @@ def render_preview(
         lines.append(
             _("🔗 Contains a link: X charges about $0.20 for a post with a link instead of $0.015.")
         )
-    status = root.status
+    # A thread is as far as its first part not yet on X.
+    current = next((p for p in parts if p.status != AnswerStatus.POSTED), root)
+    status = current.status
     buttons: list[InlineKeyboardButton] = []
     if status == AnswerStatus.DRAFT:
         if not question.replyable:
@@ -84,11 +86,11 @@ def render_preview(
             )
     elif status == AnswerStatus.POSTING:
         lines.append(_("⏳ Posting…"))
-    elif status == AnswerStatus.QUEUED and root.next_attempt_at is not None:
+    elif status == AnswerStatus.QUEUED and current.next_attempt_at is not None:
         lines.append(
             _(
                 "⏳ Queued: X asked to wait. It will be posted at {time}.",
-                time=root.next_attempt_at.astimezone(zone).strftime("%H:%M"),
+                time=current.next_attempt_at.astimezone(zone).strftime("%H:%M"),
             )
         )
     elif status == AnswerStatus.POSTED:
@@ -102,7 +104,7 @@ def render_preview(
                 )
             )
     elif status == AnswerStatus.FAILED:
-        lines.append(_("❌ Not posted: {reason}", reason=root.last_error or "?"))
+        lines.append(_("❌ Not posted: {reason}", reason=current.last_error or "?"))
     elif status == AnswerStatus.CANCELLED:
         lines.append(_("Cancelled."))
     if status in (AnswerStatus.DRAFT, AnswerStatus.FAILED):

@@ -95,10 +95,15 @@ async def send_due(bot: Bot, services: Services, context: OpsbotContext | None =
         due = await reminders.take_due(session, now)
     sent = 0
     for item in due:
-        if item.reminder.offset_minutes == 0:
-            await _start_time(bot, services, item.salon, context)
-        else:
-            await _remind(bot, services, item)
+        try:
+            if item.reminder.offset_minutes == 0:
+                await _start_time(bot, services, item.salon, context)
+            else:
+                await _remind(bot, services, item)
+        except Exception:
+            # One reminder that fails must not take the rest of the round with it.
+            log.exception("reminder %s for salon %s failed", item.reminder.id, item.salon.id)
+            continue
         sent += 1
     return sent
 

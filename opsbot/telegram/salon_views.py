@@ -67,22 +67,21 @@ def announcement_text(
 def render_post_preview(
     title: str, text: str, _: Translator, *, post: Action, skip: Action, target: int
 ) -> tuple[str, InlineKeyboardMarkup]:
+    length = weighted_length(text)
+    fits = length <= MAX_WEIGHTED_LENGTH
     body = "\n".join(
         [
             title,
             f"<blockquote>{html.escape(text, quote=False)}</blockquote>",
-            _("Length: {length}/{limit}", length=weighted_length(text), limit=MAX_WEIGHTED_LENGTH),
+            _("Length: {length}/{limit}", length=length, limit=MAX_WEIGHTED_LENGTH)
+            if fits
+            else _("⛔ Too long: {length}/{limit}", length=length, limit=MAX_WEIGHTED_LENGTH),
         ]
     )
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(_.plain("Post"), callback_data=pack(post, target)),
-                InlineKeyboardButton(_.plain("Skip"), callback_data=pack(skip, target)),
-            ]
-        ]
-    )
-    return body, markup
+    buttons = [InlineKeyboardButton(_.plain("Skip"), callback_data=pack(skip, target))]
+    if fits:
+        buttons.insert(0, InlineKeyboardButton(_.plain("Post"), callback_data=pack(post, target)))
+    return body, InlineKeyboardMarkup([buttons])
 
 
 def render_state(salon: Salon, summary: Summary, _: Translator, zone: ZoneInfo) -> str:

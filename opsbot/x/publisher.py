@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from opsbot.db.models import AnswerStatus
+from opsbot.db.models import AnswerStatus, QuestionStatus
 from opsbot.services import alerts, answers, audit, questions
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
 from opsbot.x.gateway import XAccount, XAuthFailed, XGateway, XRateLimited, XRejected, XUnavailable
@@ -90,11 +90,12 @@ class Publisher:
             account = await self._gateway.me()
         return account
 
-    async def publish(self, root_id: int, *, fresh: bool) -> PublishResult:
+    async def publish(self, root_id: int, token: int, *, fresh: bool) -> PublishResult:
         """Post every unposted part of a claimed answer.
 
-        `fresh` means this process has just claimed a draft, so nothing can be on X yet;
-        otherwise each part is first looked for on X.
+        `token` is the claim's attempt number: before each post the publisher checks that it
+        still holds the answer. `fresh` means this process has just claimed a draft, so
+        nothing can be on X yet; otherwise each part is first looked for on X.
         """
         async with self._sessionmaker.begin() as session:
             parts = await answers.thread_of(session, root_id)
@@ -102,6 +103,11 @@ class Publisher:
         if not parts or question is None:
             return PublishResult(Published.FAILED, root_id, detail="answer not found")
         result = PublishResult(Published.POSTED, root_id, question_id=question.id)
+        if question.status == QuestionStatus.HIDDEN:
+            # Hidden after the answer was queued: spam is not answered.
+            async with self._sessionmaker.begin() as session:
+                await answers.mark_failed(session, root_id, "the question was hidden")
+            return PublishResult(Published.FAILED, root_id, question.id, detail="hidden")
         reply_to = question.x_post_id
         try:
             museum = await self._museum()
@@ -112,6 +118,11 @@ class Publisher:
                     continue
                 if part.status != AnswerStatus.POSTING:
                     return PublishResult(Published.FAILED, root_id, question.id, detail=part.status)
+                async with self._sessionmaker.begin() as session:
+                    mine = await answers.still_holds(session, root_id, token, self._now())
+                if not mine:
+                    # The outbox took over (this publisher was too slow); it will finish.
+                    return PublishResult(Published.RETRYING, root_id, question.id, result.post_ids)
                 existing = None if fresh else await self._gateway.find_reply(museum.id, reply_to)
                 post_id = existing or await self._post(part.text, reply_to, museum)
                 async with self._sessionmaker.begin() as session:

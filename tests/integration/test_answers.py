@@ -315,3 +315,53 @@ async def test_reply_to_the_card_itself_makes_a_draft_and_hide_unhide(
     await sandbox.telegram.wait_for(
         lambda: "Взять" in buttons(message_by_id(sandbox, card["message_id"]))
     )
+
+
+async def test_a_second_draft_cannot_post_while_the_first_waits_for_x(
+    sandbox: Sandbox, bot: OpsbotApplication
+) -> None:
+    bot.bot_data.outbox.check_seconds = 0.3
+    sandbox.x.inject_fault(Fault(endpoint="createPosts", status=429, count=1))
+    _question, card, preview = await _answer_and_post(sandbox, "First answer.")
+    await sandbox.telegram.wait_for(
+        lambda: "Queued" in message_by_id(sandbox, preview["message_id"])["text"]
+    )
+    second = await write_answer(sandbox, CURATOR_EN.user_id, card, "Second answer.")
+    query = sandbox.telegram.user_presses(
+        STAFF_CHAT_ID, CURATOR_EN.user_id, second["message_id"], buttons(second)["Post"]
+    )
+    await sandbox.telegram.wait_for(lambda: query in sandbox.telegram.callback_answers)
+    assert sandbox.telegram.callback_answers[query]["text"] in (
+        "Another answer to this question is already being posted.",
+        "This question has already been answered.",
+    )
+    await sandbox.telegram.wait_for(lambda: len(replies(sandbox)) == 1, timeout=20)
+    await asyncio.sleep(1.0)
+    assert [r["text"] for r in replies(sandbox)] == ["@ivan First answer. #museumsalon"]
+
+
+async def test_a_thread_interrupted_after_its_first_part_is_finished(
+    sandbox: Sandbox, bot: OpsbotApplication
+) -> None:
+    bot.bot_data.outbox.check_seconds = 0.3
+    question = sandbox.x.visitor_posts("ivan", "@museum Расскажите всё #museumsalon")
+    [card] = await wait_for_cards(sandbox, 1)
+    preview = await write_answer(sandbox, CURATOR_EN.user_id, card, " ".join(["История"] * 37))
+    split_label = next(label for label in buttons(preview) if label.startswith("Split into"))
+    await press_and_wait(sandbox, CURATOR_EN.user_id, preview, split_label)
+    threaded = await sandbox.telegram.wait_for(
+        lambda: (m := message_by_id(sandbox, preview["message_id"])) and "Post" in buttons(m) and m
+    )
+    # The first part goes out; X's window is spent before the second.
+    sandbox.x.inject_fault(Fault(endpoint="createPosts", status=0, count=1))
+    sandbox.x.inject_fault(Fault(endpoint="createPosts", status=429, count=1))
+    await press_and_wait(sandbox, CURATOR_EN.user_id, threaded, "Post")
+    await sandbox.telegram.wait_for(lambda: len(replies(sandbox)) == 2, timeout=20)
+    first, second = replies(sandbox)
+    assert first["in_reply_to_tweet_id"] == question["id"]
+    assert second["in_reply_to_tweet_id"] == first["id"]
+    statuses = [r.status for r in sandbox.x.requests if r.endpoint == "createPosts"]
+    assert statuses == [201, 429, 201]
+    await sandbox.telegram.wait_for(
+        lambda: "Ответил(а) Boris" in message_by_id(sandbox, card["message_id"])["text"]
+    )

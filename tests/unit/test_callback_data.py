@@ -4,7 +4,7 @@ import pytest
 
 from opsbot.telegram.callback_data import MAX_BYTES, Action, Callback, pack, unpack
 
-BIGGEST = 10**18 - 1
+BIGGEST = 10**9 - 1
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -29,7 +29,7 @@ def test_every_packed_value_fits_in_64_bytes(action: Action) -> None:
         "v1:tk:1:2:3",
         "v1:tk:1x",
         "v1:tk:1\n",
-        "v1:tk:" + "9" * 19,
+        "v1:tk:" + "9" * 10,
         "v1:TK:1",
         " v1:tk:1",
         "v1:tk:١",

@@ -195,6 +195,9 @@ async def make_draft(
                 "{curator} is already answering this question.", curator=holder or "?"
             ),
             DraftOutcome.EMPTY: _("The answer is empty."),
+            DraftOutcome.TEXT_TOO_LONG: _(
+                "An answer can be at most {limit} characters.", limit=answers.MAX_ANSWER_CHARS
+            ),
         }
         if message is not None and update.callback_query is None:
             await message.reply_text(texts[result.outcome], parse_mode=ParseMode.HTML)
@@ -296,7 +299,8 @@ async def post(update: Update, context: OpsbotContext, _: Translator, root_id: i
     assert query is not None
     services = context.services
     async with services.sessionmaker.begin() as session:
-        outcome = await answers.claim(session, root_id)
+        claimed = await answers.claim(session, root_id)
+        outcome = claimed.outcome
         parts = await answers.thread_of(session, root_id)
         await audit.record(
             session,
@@ -314,6 +318,9 @@ async def post(update: Update, context: OpsbotContext, _: Translator, root_id: i
             ClaimOutcome.NOT_FOUND: _.plain("This button is not valid any more."),
             ClaimOutcome.QUESTION_ANSWERED: _.plain("This question has already been answered."),
             ClaimOutcome.QUESTION_HIDDEN: _.plain("This question is hidden; unhide it first."),
+            ClaimOutcome.OTHER_ANSWER: _.plain(
+                "Another answer to this question is already being posted."
+            ),
             ClaimOutcome.NOT_REPLYABLE: _.plain(
                 "X will not accept a reply to this visitor; answer by hand."
             ),
@@ -322,8 +329,7 @@ async def post(update: Update, context: OpsbotContext, _: Translator, root_id: i
         await answer_query(query, refusals[outcome], alert=True)
         return
     await answer_query(query, _.plain("Posting…"))
-    await show_preview(context.bot, services, root_id, _)
-    result = await services.publisher.publish(root_id, fresh=True)
+    result = await services.publisher.publish(root_id, claimed.token, fresh=True)
     await after_publish(context.bot, services, result, _)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, Update, User
 from telegram.error import BadRequest
 
-from opsbot.i18n import Translator, translator
+from opsbot.i18n import Html, Translator, translator
 from opsbot.services import audit, staff
 from opsbot.telegram.context import OpsbotContext
 
@@ -24,6 +26,17 @@ async def translator_for(context: OpsbotContext, user: User | None) -> Translato
             session, user.id, user.language_code, services.settings.default_language
         )
     return translator(language)
+
+
+def number(text: str | None) -> int | None:
+    """A plain 1-9 digit number such as a salon or saved-reply number; else None.
+
+    str.isdigit() would also accept "²" and numbers no database column can hold.
+    """
+    if text is None:
+        return None
+    match = re.fullmatch(r"#?([0-9]{1,9})", text)
+    return int(match.group(1)) if match else None
 
 
 def actor(update: Update) -> int | None:
@@ -44,6 +57,9 @@ async def see_user(session: AsyncSession, user: User) -> None:
 
 async def answer_query(query: CallbackQuery, text: str, *, alert: bool = False) -> None:
     """Answer a button press; a query Telegram already forgot is not an error."""
+    if isinstance(text, Html):
+        # Button answers are plain text: undo the escaping done for HTML messages.
+        text = html.unescape(text)
     try:
         await query.answer(text[:200], show_alert=alert)
     except BadRequest as exc:

@@ -15,7 +15,7 @@ from opsbot.i18n import N_, Html, Translator
 from opsbot.services import audit, staff
 from opsbot.telegram.cards import question_line
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import translator_for
+from opsbot.telegram.handlers.common import number, translator_for
 from opsbot.telegram.roles import Role
 
 COMMANDS: list[tuple[str, str]] = [
@@ -199,9 +199,10 @@ async def change_templates(update: Update, context: OpsbotContext) -> None:
             await audit.record(session, actor_id=user.id, action="template_add", detail=text)
         await message.reply_text(_("Saved reply {number} added.", number=template.id))
         return
-    if len(args) == 2 and args[0].lower() == "remove" and args[1].isdigit():
+    removing = number(args[1]) if len(args) == 2 and args[0].lower() == "remove" else None
+    if removing is not None:
         async with services.sessionmaker.begin() as session:
-            result = await session.execute(delete(Template).where(Template.id == int(args[1])))
+            result = await session.execute(delete(Template).where(Template.id == removing))
             removed = bool(result.rowcount)  # type: ignore[attr-defined]
             await audit.record(
                 session,

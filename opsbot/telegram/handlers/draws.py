@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from datetime import timedelta
 
 from sqlalchemy import update as sql_update
@@ -17,9 +18,10 @@ from opsbot.db.models import Draw, Salon, StaffMember
 from opsbot.i18n import N_, translator
 from opsbot.services import audit, draws, lottery, salons
 from opsbot.services.draws import DrawRefusal, RedrawRefusal
+from opsbot.services.posts import normalise_handle
 from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import answer_query, translator_for
+from opsbot.telegram.handlers.common import answer_query, number, translator_for
 from opsbot.telegram.handlers.questions import authorise
 from opsbot.telegram.handlers.salons import clear_buttons, moderator
 from opsbot.telegram.salon_views import draw_announcement, render_draw, render_post_preview
@@ -50,11 +52,11 @@ async def draw(update: Update, context: OpsbotContext) -> None:
     services = context.services
     args = context.args or []
     winners = 1
-    if args and args[0].isdigit():
-        winners = int(args[0])
+    if args and re.fullmatch(r"[-+]?[0-9]+", args[0]):
+        # A number first is the winner count, whatever its size; the range check says no.
+        parsed = number(args[0].lstrip("+"))
+        winners = parsed if parsed is not None else 0
         args = args[1:]
-    elif args and args[0].lstrip("-").isdigit():
-        winners = 0
     if not 1 <= winners <= draws.MAX_WINNERS:
         await message.reply_text(
             _("The number of winners must be between 1 and {limit}.", limit=draws.MAX_WINNERS)
@@ -110,7 +112,7 @@ async def redraw(update: Update, context: OpsbotContext) -> None:
     user = update.effective_user
     if _ is None or message is None or user is None:
         return
-    handle = draws.normalise_handle(context.args[0]) if context.args else None
+    handle = normalise_handle(context.args[0]) if context.args else None
     if handle is None or len(context.args or []) != 1:
         await message.reply_text(_("Usage: /redraw @handle"))
         return
@@ -217,7 +219,7 @@ async def _exclusion(update: Update, context: OpsbotContext, *, add: bool) -> No
     user = update.effective_user
     if _ is None or message is None or user is None:
         return
-    handle = draws.normalise_handle(context.args[0]) if context.args else None
+    handle = normalise_handle(context.args[0]) if context.args else None
     if handle is None or len(context.args or []) != 1:
         await message.reply_text(_("Usage: /{command} @handle", command=name))
         return
@@ -264,7 +266,7 @@ async def xhandle(update: Update, context: OpsbotContext) -> None:
     if len(args) == 1 and args[0].lower() == "off":
         value = None
     else:
-        value = draws.normalise_handle(args[0]) if len(args) == 1 else None
+        value = normalise_handle(args[0]) if len(args) == 1 else None
         if value is None:
             await message.reply_text(_("Usage: /xhandle @your_x_account (or /xhandle off)"))
             return

@@ -14,7 +14,7 @@ from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, Ty
 
 from opsbot.services import audit
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import actor, see_user
+from opsbot.telegram.handlers.common import actor, see_user, translator_for
 from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,12 @@ async def follow_migration(update: Update, context: OpsbotContext) -> None:
 
 async def staff_group_only(update: Update, context: OpsbotContext) -> None:
     chat = update.effective_chat
-    if chat is None or chat.type == Chat.PRIVATE:
+    if chat is None:
         return
     services = context.services
+    if chat.type == Chat.PRIVATE:
+        await staff_only_in_private(update, context)
+        return
     if chat.id == services.staff_chat_id:
         user = update.effective_user
         if user is not None and not user.is_bot and user.id != ANONYMOUS_ADMIN_ID:
@@ -61,6 +64,20 @@ async def staff_group_only(update: Update, context: OpsbotContext) -> None:
         await context.bot.leave_chat(chat.id)
     except TelegramError as exc:
         log.info("could not leave chat %s: %s", chat.id, exc)
+    raise ApplicationHandlerStop
+
+
+async def staff_only_in_private(update: Update, context: OpsbotContext) -> None:
+    """In private, the bot talks only to members of the staff group (planned topics, duty
+    rosters and the queue are the museum's internal business)."""
+    user = update.effective_user
+    services = context.services
+    if user is None or await services.roles.role_of(services.staff_chat_id, user.id) is not None:
+        return
+    message = update.effective_message
+    if message is not None:
+        _ = await translator_for(context, user)
+        await message.reply_text(_("This bot works for the museum's staff group only."))
     raise ApplicationHandlerStop
 
 

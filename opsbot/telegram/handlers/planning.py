@@ -14,9 +14,10 @@ from telegram.ext import Application, CommandHandler, filters
 from opsbot.db.models import Salon, StaffMember
 from opsbot.i18n import N_, Html, Translator
 from opsbot.services import audit, planning
+from opsbot.services.posts import normalise_handle
 from opsbot.services.schedule_parse import OneOff, ScheduleError, parse_schedule
 from opsbot.telegram.context import OpsbotContext, Services
-from opsbot.telegram.handlers.common import actor, see_user, translator_for
+from opsbot.telegram.handlers.common import actor, number, see_user, translator_for
 from opsbot.telegram.handlers.salons import moderator
 
 log = logging.getLogger(__name__)
@@ -158,9 +159,7 @@ async def list_salons(update: Update, context: OpsbotContext) -> None:
 
 
 def _number(args: list[str]) -> int | None:
-    if args and args[0].lstrip("#").isdigit():
-        return int(args[0].lstrip("#"))
-    return None
+    return number(args[0]) if args else None
 
 
 async def unschedule(update: Update, context: OpsbotContext) -> None:
@@ -256,7 +255,11 @@ async def duty(update: Update, context: OpsbotContext) -> None:
     args = context.args or []
     number = _number(args)
     handles = args[1:]
-    if number is None or not handles or not all(h.startswith("@") for h in handles):
+    if (
+        number is None
+        or not handles
+        or not all(h.startswith("@") and normalise_handle(h) for h in handles)
+    ):
         await message.reply_text(_("Usage: /duty NUMBER @curator @curator …"))
         return
     async with services.sessionmaker.begin() as session:
@@ -322,16 +325,16 @@ async def autostart(update: Update, context: OpsbotContext) -> None:
 
 
 async def private_start(update: Update, context: OpsbotContext) -> None:
-    """/start in a private chat: staff members get their reminders here from now on."""
+    """/start in a private chat: staff members get their reminders here from now on.
+
+    The guards have already turned away anyone outside the staff group.
+    """
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
         return
     _ = await translator_for(context, user)
     services = context.services
-    if await services.roles.role_of(services.staff_chat_id, user.id) is None:
-        await message.reply_text(_("This bot works for the museum's staff group only."))
-        return
     async with services.sessionmaker.begin() as session:
         await see_user(session, user)
         await session.execute(
