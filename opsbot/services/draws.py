@@ -94,6 +94,10 @@ async def entrants(
     return [Entrant(i, eligible[i]) for i in lottery.canonical_entrants(eligible)]
 
 
+async def get(session: AsyncSession, draw_id: int) -> Draw | None:
+    return await session.get(Draw, draw_id)
+
+
 async def stored(session: AsyncSession, salon_id: int) -> Draw | None:
     return await session.scalar(
         select(Draw).where(Draw.salon_id == salon_id).execution_options(populate_existing=True)
@@ -213,3 +217,20 @@ async def include(session: AsyncSession, handle: str) -> bool:
         return False
     await session.delete(row)
     return True
+
+
+async def claim_announcement(session: AsyncSession, draw_id: int) -> bool:
+    """The winners' announcement goes to X once: the first Post press claims it."""
+    result = await session.execute(
+        update(Draw)
+        .where(Draw.id == draw_id, Draw.announcement_post_id.is_(None))
+        .values(announcement_post_id="posting")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def finish_announcement(session: AsyncSession, draw_id: int, post_id: str | None) -> None:
+    """Record the post, or (with None) give the claim back after X refused it."""
+    await session.execute(
+        update(Draw).where(Draw.id == draw_id).values(announcement_post_id=post_id)
+    )

@@ -122,3 +122,15 @@ async def unhide(session: AsyncSession, question_id: int, curator_id: int) -> Re
         return Result(Outcome.DONE, await load(session, question_id))
     question = await load(session, question_id)
     return Result(Outcome.NOT_FOUND if question is None else Outcome.WRONG_STATE, question)
+
+
+async def waiting(
+    session: AsyncSession, *, taken_by: int | None = None, limit: int
+) -> list[Question]:
+    """Unanswered questions, oldest first; with `taken_by`, only that curator's."""
+    query = select(Question).order_by(Question.id).limit(limit)
+    if taken_by is None:
+        query = query.where(Question.status.in_([QuestionStatus.OPEN, QuestionStatus.TAKEN]))
+    else:
+        query = query.where(Question.status == QuestionStatus.TAKEN, Question.taken_by == taken_by)
+    return list(await session.scalars(query))

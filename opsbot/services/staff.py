@@ -84,3 +84,30 @@ async def move_staff_chat(session: AsyncSession, new_chat_id: int) -> None:
         key=["key"],
         update=["value", "updated_at"],
     )
+
+
+async def signature_of(session: AsyncSession, telegram_id: int) -> str | None:
+    return await session.scalar(
+        select(StaffMember.signature).where(StaffMember.telegram_id == telegram_id)
+    )
+
+
+async def set_signature(session: AsyncSession, telegram_id: int, signature: str | None) -> None:
+    await session.execute(
+        update(StaffMember)
+        .where(StaffMember.telegram_id == telegram_id)
+        .values(signature=signature)
+    )
+
+
+async def set_x_handle(session: AsyncSession, telegram_id: int, handle: str | None) -> None:
+    await session.execute(
+        update(StaffMember).where(StaffMember.telegram_id == telegram_id).values(x_handle=handle)
+    )
+
+
+async def open_private_chat(session: AsyncSession, telegram_id: int) -> None:
+    """The person wrote /start to the bot in private: it may now write to them there."""
+    await session.execute(
+        update(StaffMember).where(StaffMember.telegram_id == telegram_id).values(private_chat=True)
+    )

@@ -6,15 +6,12 @@ import asyncio
 import html
 import logging
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from opsbot.db.models import StaffMember, Template
 from opsbot.i18n import Html, Translator
-from opsbot.services import answers, audit, questions, staff
+from opsbot.services import answers, audit, questions, staff, templates
 from opsbot.services.answers import ClaimOutcome, DraftOutcome
 from opsbot.telegram.answer_views import after_publish, show_preview
 from opsbot.telegram.callback_data import Action, Callback, matches, pack
@@ -37,12 +34,6 @@ def mention(user_id: int, name: str) -> Html:
     return Html(f'<a href="tg://user?id={user_id}">{html.escape(name, quote=False)}</a>')
 
 
-async def _signature(session: AsyncSession, user_id: int) -> str | None:
-    return await session.scalar(
-        select(StaffMember.signature).where(StaffMember.telegram_id == user_id)
-    )
-
-
 async def prompt_for_text(
     update: Update, context: OpsbotContext, _: Translator, question_id: int
 ) -> None:
@@ -53,14 +44,7 @@ async def prompt_for_text(
     user = query.from_user
     async with services.sessionmaker.begin() as session:
         question = await questions.load(session, question_id)
-        templates = list(
-            await session.scalars(
-                select(Template)
-                .where(Template.language == _.language)
-                .order_by(Template.id)
-                .limit(MAX_TEMPLATE_BUTTONS)
-            )
-        )
+        saved = await templates.for_language(session, _.language, MAX_TEMPLATE_BUTTONS)
     if question is None:
         await answer_query(query, _.plain("This question is no longer in the queue."), alert=True)
         return
@@ -81,7 +65,7 @@ async def prompt_for_text(
         await answers.remember_prompt(
             session, prompt.chat_id, prompt.message_id, question_id, user.id
         )
-    if templates:
+    if saved:
         rows = [
             [
                 InlineKeyboardButton(
@@ -89,7 +73,7 @@ async def prompt_for_text(
                     callback_data=pack(Action.TEMPLATE, question_id, template.id),
                 )
             ]
-            for template in templates
+            for template in saved
         ]
         await context.bot.send_message(
             services.staff_chat_id,
@@ -143,13 +127,13 @@ async def on_template_button(update: Update, context: OpsbotContext) -> None:
     callback, role = checked
     services = context.services
     async with services.sessionmaker.begin() as session:
-        template = await session.get(Template, callback.extra) if callback.extra else None
+        template = await templates.get(session, callback.extra) if callback.extra else None
         question = await questions.load(session, callback.target)
     if template is None or question is None:
         await audit_refusal(context, update, "template", "unknown template", callback.target)
         await answer_query(query, _.plain("This saved reply no longer exists."), alert=True)
         return
-    text = template.text.replace("{handle}", f"@{question.author_handle}")
+    text = templates.fill(template, question.author_handle)
     await answer_query(query, _.plain("Draft made from the saved reply."))
     await make_draft(update, context, _, callback.target, text, role)
 
@@ -166,7 +150,7 @@ async def make_draft(
     user = update.effective_user
     assert user is not None
     async with services.sessionmaker.begin() as session:
-        signature = await _signature(session, user.id)
+        signature = await staff.signature_of(session, user.id)
         result = await answers.create_draft(
             session,
             question_id,
@@ -359,7 +343,7 @@ async def split(update: Update, context: OpsbotContext, _: Translator, root_id: 
     services = context.services
     async with services.sessionmaker.begin() as session:
         parts = await answers.thread_of(session, root_id)
-        signature = await _signature(session, parts[0].curator_id)
+        signature = await staff.signature_of(session, parts[0].curator_id)
         thread = await answers.split_into_thread(
             session, root_id, hashtags=services.settings.hashtags, signature=signature
         )

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, Update, User
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from opsbot.i18n import Html, Translator, translator
 from opsbot.services import audit, staff
@@ -85,3 +85,11 @@ async def audit_refusal(
             question_id=question_id,
             detail=reason,
         )
+
+
+async def clear_buttons(query: CallbackQuery) -> None:
+    """Take the buttons off a handled preview, so nobody presses them again."""
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except TelegramError as exc:
+        log.info("could not clear the preview's buttons: %s", exc)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import html
 
-from sqlalchemy import delete, select
-from sqlalchemy import update as sql_update
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
-from opsbot.db.models import Question, QuestionStatus, StaffMember, Template
 from opsbot.i18n import N_, Html, Translator
-from opsbot.services import audit, staff
+from opsbot.services import audit, questions, staff, templates
 from opsbot.telegram.cards import question_line
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import number, translator_for
@@ -59,12 +56,10 @@ async def _list_questions(
     user = update.effective_user
     assert message is not None and user is not None
     services = context.services
-    statuses = [QuestionStatus.TAKEN] if mine else [QuestionStatus.OPEN, QuestionStatus.TAKEN]
-    query = select(Question).where(Question.status.in_(statuses)).order_by(Question.id)
-    if mine:
-        query = query.where(Question.taken_by == user.id)
     async with services.sessionmaker.begin() as session:
-        found = list(await session.scalars(query.limit(QUEUE_LIMIT + 1)))
+        found = await questions.waiting(
+            session, taken_by=user.id if mine else None, limit=QUEUE_LIMIT + 1
+        )
         holders = {q.id: await staff.display_name(session, q.taken_by) for q in found}
     if not found:
         await message.reply_text(
@@ -118,9 +113,7 @@ async def set_signature(update: Update, context: OpsbotContext) -> None:
     services = context.services
     text = " ".join(context.args or []).strip()
     async with services.sessionmaker.begin() as session:
-        current = await session.scalar(
-            select(StaffMember.signature).where(StaffMember.telegram_id == user.id)
-        )
+        current = await staff.signature_of(session, user.id)
     if not text:
         await message.reply_text(
             _("Your signature: {signature}", signature=current)
@@ -135,11 +128,7 @@ async def set_signature(update: Update, context: OpsbotContext) -> None:
         return
     value = None if text.lower() in ("off", "нет", "-") else text
     async with services.sessionmaker.begin() as session:
-        await session.execute(
-            sql_update(StaffMember)
-            .where(StaffMember.telegram_id == user.id)
-            .values(signature=value)
-        )
+        await staff.set_signature(session, user.id, value)
         await audit.record(session, actor_id=user.id, action="signature", detail=value or "off")
     await message.reply_text(
         _("Your answers will be signed: {signature}", signature=value)
@@ -155,12 +144,8 @@ async def list_templates(update: Update, context: OpsbotContext) -> None:
         return
     _ = checked[0]
     async with context.services.sessionmaker.begin() as session:
-        templates = list(
-            await session.scalars(
-                select(Template).where(Template.language == _.language).order_by(Template.id)
-            )
-        )
-    if not templates:
+        saved = await templates.for_language(session, _.language)
+    if not saved:
         await message.reply_text(
             _(
                 "No saved replies yet. Add one: /template add Thank you, {handle}! "
@@ -170,7 +155,7 @@ async def list_templates(update: Update, context: OpsbotContext) -> None:
         )
         return
     lines = [_("Saved replies ({handle} becomes the visitor's handle):", handle="{handle}")]
-    lines += [Html(f"{t.id}. {html.escape(t.text, quote=False)}") for t in templates]
+    lines += [Html(f"{t.id}. {html.escape(t.text, quote=False)}") for t in saved]
     await message.reply_text("\n".join(lines))
 
 
@@ -193,17 +178,14 @@ async def change_templates(update: Update, context: OpsbotContext) -> None:
             )
             return
         async with services.sessionmaker.begin() as session:
-            template = Template(language=_.language, text=text, created_by=user.id)
-            session.add(template)
-            await session.flush()
+            template = await templates.add(session, _.language, text, user.id)
             await audit.record(session, actor_id=user.id, action="template_add", detail=text)
         await message.reply_text(_("Saved reply {number} added.", number=template.id))
         return
     removing = number(args[1]) if len(args) == 2 and args[0].lower() == "remove" else None
     if removing is not None:
         async with services.sessionmaker.begin() as session:
-            result = await session.execute(delete(Template).where(Template.id == removing))
-            removed = bool(result.rowcount)  # type: ignore[attr-defined]
+            removed = await templates.remove(session, removing)
             await audit.record(
                 session,
                 actor_id=user.id,

@@ -8,24 +8,23 @@ import logging
 import re
 from datetime import timedelta
 
-from sqlalchemy import update as sql_update
 from telegram import InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from opsbot.db.base import utcnow
-from opsbot.db.models import Draw, Salon, StaffMember
+from opsbot.db.models import Salon
 from opsbot.i18n import N_, translator
-from opsbot.services import audit, draws, lottery, salons
+from opsbot.services import audit, draws, lottery, salons, staff
 from opsbot.services.draws import DrawRefusal, RedrawRefusal
 from opsbot.services.posts import normalise_handle
+from opsbot.telegram.announcements import post_announcement
 from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import answer_query, number, translator_for
+from opsbot.telegram.handlers.common import answer_query, clear_buttons, number, translator_for
 from opsbot.telegram.handlers.questions import authorise
-from opsbot.telegram.handlers.salons import clear_buttons, moderator
+from opsbot.telegram.handlers.salons import moderator
 from opsbot.telegram.salon_views import draw_announcement, render_draw, render_post_preview
-from opsbot.x.gateway import XError
 
 log = logging.getLogger(__name__)
 
@@ -271,9 +270,7 @@ async def xhandle(update: Update, context: OpsbotContext) -> None:
             await message.reply_text(_("Usage: /xhandle @your_x_account (or /xhandle off)"))
             return
     async with services.sessionmaker.begin() as session:
-        await session.execute(
-            sql_update(StaffMember).where(StaffMember.telegram_id == user.id).values(x_handle=value)
-        )
+        await staff.set_x_handle(session, user.id, value)
         await audit.record(session, actor_id=user.id, action="xhandle", detail=value or "off")
     await message.reply_text(
         _("Noted: @{handle} is yours and stays out of the lottery.", handle=value)
@@ -293,7 +290,7 @@ async def on_draw_button(update: Update, context: OpsbotContext) -> None:
     callback, _role = checked
     services = context.services
     async with services.sessionmaker.begin() as session:
-        row = await session.get(Draw, callback.target)
+        row = await draws.get(session, callback.target)
         salon = await salons.get(session, row.salon_id) if row else None
     if row is None or salon is None:
         await answer_query(query, _.plain("This button is not valid any more."), alert=True)
@@ -319,12 +316,7 @@ async def on_draw_button(update: Update, context: OpsbotContext) -> None:
         await clear_buttons(query)
         return
     async with services.sessionmaker.begin() as session:
-        claimed = await session.execute(
-            sql_update(Draw)
-            .where(Draw.id == row.id, Draw.announcement_post_id.is_(None))
-            .values(announcement_post_id="posting")
-        )
-        won = bool(claimed.rowcount)  # type: ignore[attr-defined]
+        won = await draws.claim_announcement(session, row.id)
         await audit.record(
             session,
             actor_id=query.from_user.id,
@@ -335,29 +327,23 @@ async def on_draw_button(update: Update, context: OpsbotContext) -> None:
     if not won:
         await answer_query(query, _.plain("This announcement was already handled."), alert=True)
         return
-    await clear_buttons(query)
-    try:
-        post_id = await services.gateway.create_post(text, None)
-    except XError as exc:
+
+    async def release() -> None:
         async with services.sessionmaker.begin() as session:
-            await session.execute(
-                sql_update(Draw).where(Draw.id == row.id).values(announcement_post_id=None)
-            )
-        await answer_query(
-            query, _.plain("X did not take it: {reason}", reason=str(exc))[:200], alert=True
-        )
-        return
-    async with services.sessionmaker.begin() as session:
-        await session.execute(
-            sql_update(Draw).where(Draw.id == row.id).values(announcement_post_id=post_id)
-        )
-    await answer_query(query, _.plain("Posted on X."))
-    await context.bot.send_message(
-        services.staff_chat_id,
-        group(
-            N_("📣 The winners are announced on X: {url}"),
-            url=f"https://x.com/{services.settings.x_account}/status/{post_id}",
-        ),
+            await draws.finish_announcement(session, row.id, None)
+
+    async def record(post_id: str) -> None:
+        async with services.sessionmaker.begin() as session:
+            await draws.finish_announcement(session, row.id, post_id)
+
+    await post_announcement(
+        context,
+        query,
+        _,
+        text,
+        release=release,
+        record=record,
+        done=N_("📣 The winners are announced on X: {url}"),
     )
 
 

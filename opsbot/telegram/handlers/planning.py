@@ -6,14 +6,13 @@ import html
 import logging
 from datetime import timedelta
 
-from sqlalchemy import update as sql_update
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, filters
 
-from opsbot.db.models import Salon, StaffMember
+from opsbot.db.models import Salon
 from opsbot.i18n import N_, Html, Translator
-from opsbot.services import audit, planning
+from opsbot.services import audit, planning, staff
 from opsbot.services.posts import normalise_handle
 from opsbot.services.schedule_parse import OneOff, ScheduleError, parse_schedule
 from opsbot.telegram.context import OpsbotContext, Services
@@ -337,11 +336,7 @@ async def private_start(update: Update, context: OpsbotContext) -> None:
     services = context.services
     async with services.sessionmaker.begin() as session:
         await see_user(session, user)
-        await session.execute(
-            sql_update(StaffMember)
-            .where(StaffMember.telegram_id == user.id)
-            .values(private_chat=True)
-        )
+        await staff.open_private_chat(session, user.id)
     await message.reply_text(_("Hello! When you are on duty, your reminders will come here too."))
 
 

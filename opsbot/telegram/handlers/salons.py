@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import cast
 
-from telegram import CallbackQuery, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, JobQueue
@@ -17,9 +17,10 @@ from opsbot.services import audit, planning, salons
 from opsbot.services.schedule_parse import parse_duration
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
 from opsbot.telegram import salon_timers
+from opsbot.telegram.announcements import post_announcement
 from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.context import OpsbotContext, Services
-from opsbot.telegram.handlers.common import actor, answer_query, translator_for
+from opsbot.telegram.handlers.common import actor, answer_query, clear_buttons, translator_for
 from opsbot.telegram.handlers.questions import authorise
 from opsbot.telegram.roles import Role
 from opsbot.telegram.salon_views import (
@@ -367,42 +368,33 @@ async def on_announcement(update: Update, context: OpsbotContext) -> None:
     if not claimed or salon is None:
         await answer_query(query, _.plain("This announcement was already handled."), alert=True)
         return
-    await clear_buttons(query)
     if not posting:
+        await clear_buttons(query)
         await answer_query(query, _.plain("Skipped."))
         return
     group = translator(services.settings.default_language)
     text = announcement_text(
         salon, group, services.settings.zone, services.settings.hashtag, services.settings.x_account
     )
-    try:
-        post_id = await services.gateway.create_post(text, None)
-    except XError as exc:
+
+    async def release() -> None:
         async with services.sessionmaker.begin() as session:
-            await salons.finish_announcement(session, salon.id, None, error=True)
-        await answer_query(
-            query, _.plain("X did not take it: {reason}", reason=str(exc))[:200], alert=True
-        )
-        return
-    async with services.sessionmaker.begin() as session:
-        await salons.finish_announcement(session, salon.id, post_id)
-    await answer_query(query, _.plain("Posted on X."))
-    await context.bot.send_message(
-        services.staff_chat_id,
-        group(
-            N_("📣 The announcement is on X: {url}"),
-            url=f"https://x.com/{services.settings.x_account}/status/{post_id}",
-        ),
-        message_thread_id=salon.thread_id,
+            await salons.finish_announcement(session, callback.target, None, error=True)
+
+    async def record(post_id: str) -> None:
+        async with services.sessionmaker.begin() as session:
+            await salons.finish_announcement(session, callback.target, post_id)
+
+    await post_announcement(
+        context,
+        query,
+        _,
+        text,
+        release=release,
+        record=record,
+        done=N_("📣 The announcement is on X: {url}"),
+        thread_id=salon.thread_id,
     )
-
-
-async def clear_buttons(query: CallbackQuery) -> None:
-    """Take the buttons off a handled preview, so nobody presses them again."""
-    try:
-        await query.edit_message_reply_markup(reply_markup=None)
-    except TelegramError as exc:
-        log.info("could not clear the preview's buttons: %s", exc)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
