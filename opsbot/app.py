@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any, cast
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
@@ -18,6 +19,7 @@ from opsbot.services import staff
 from opsbot.settings import SUPPORTED_LANGUAGES, Settings
 from opsbot.telegram import reminders
 from opsbot.telegram.card_queue import CardQueue
+from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import OpsbotApplication, OpsbotContext, Services
 from opsbot.telegram.handlers import (
     answers,
@@ -90,6 +92,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     )
     services.roles = Roles(application.bot, settings.moderator_ids)
     services.cards = CardQueue(application.bot, services.sessionmaker, settings)
+    services.cards.refresh = partial(refresh_card, application.bot, services)
     async with services.sessionmaker.begin() as session:
         services.cards.chat_id = await staff.staff_chat_id(session, settings.staff_chat_id)
     await register_commands(application)

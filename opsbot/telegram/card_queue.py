@@ -8,6 +8,7 @@ the rate limiter under the bot decides when each card may go.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, LinkPreviewOptions
@@ -16,7 +17,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from opsbot.db.models import Question
 from opsbot.i18n import translator
-from opsbot.services import inbox, salons, staff
+from opsbot.services import inbox, questions, salons, staff
 from opsbot.settings import Settings
 from opsbot.telegram.background import BackgroundLoop
 from opsbot.telegram.cards import CardState, render_card
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 BATCH = 50
 IDLE_CHECK_SECONDS = 30.0
 FAILURE_PAUSE_SECONDS = 5.0
+
+
+def _state(question: Question) -> tuple[str, int | None, int | None]:
+    return question.status, question.taken_by, question.hidden_by
 
 
 class CardQueue(BackgroundLoop):
@@ -38,6 +43,8 @@ class CardQueue(BackgroundLoop):
         self._bot = bot
         self._sessionmaker = sessionmaker
         self._settings = settings
+        # Brings a card up to date; set by the application (it needs the other services).
+        self.refresh: Callable[[int], Awaitable[None]] | None = None
         # Cards Telegram refused outright are not retried until the next start.
         self._refused: set[int] = set()
         self.chat_id = settings.staff_chat_id
@@ -118,6 +125,10 @@ class CardQueue(BackgroundLoop):
             await inbox.record_card(
                 session, question.id, message.chat_id, message.message_thread_id, message.message_id
             )
+            now = await questions.load(session, question.id)
+        if self.refresh is not None and now is not None and _state(now) != _state(question):
+            # Someone pressed a button on the card before it was recorded: show that now.
+            await self.refresh(question.id)
         return True
 
     async def follow_migration(self, new_chat_id: int) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from opsbot.db.models import AuditEntry
@@ -115,3 +117,25 @@ async def test_language_per_person(sandbox: Sandbox, bot: OpsbotApplication) -> 
         lambda: any("Я приношу" in m["text"] for m in telegram.chat_view(STAFF_CHAT_ID))
     )
     await asyncio.sleep(0)
+
+
+async def test_press_before_the_card_is_recorded_still_shows_on_the_card(
+    sandbox: Sandbox, bot: OpsbotApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsbot.services import inbox
+
+    record_card = inbox.record_card
+
+    async def slow_record(*args: Any, **kwargs: Any) -> bool:
+        # Widen the moment between "Telegram shows the card" and "the bot knows where it is".
+        await asyncio.sleep(1.5)
+        return await record_card(*args, **kwargs)
+
+    monkeypatch.setattr(inbox, "record_card", slow_record)
+    sandbox.x.visitor_posts("ivan", "@museum Quick! #museumsalon")
+    [card] = await wait_for_cards(sandbox, 1)
+    query = sandbox.telegram.user_presses(
+        STAFF_CHAT_ID, CURATOR_EN.user_id, card["message_id"], buttons(card)["Взять"]
+    )
+    await sandbox.telegram.wait_for(lambda: query in sandbox.telegram.callback_answers)
+    await sandbox.telegram.wait_for(lambda: "Boris" in cards(sandbox)[0]["text"])
