@@ -13,6 +13,7 @@ from telegram.error import BadRequest, TelegramError
 from opsbot.i18n import Html, Translator, translator
 from opsbot.services import audit, staff
 from opsbot.telegram.context import OpsbotContext
+from opsbot.telegram.roles import Role
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +94,34 @@ async def clear_buttons(query: CallbackQuery) -> None:
         await query.edit_message_reply_markup(reply_markup=None)
     except TelegramError as exc:
         log.info("could not clear the preview's buttons: %s", exc)
+
+
+async def staff_sender(
+    update: Update,
+    context: OpsbotContext,
+    *,
+    action: str,
+    moderators_only: bool,
+    detail: str,
+) -> tuple[Translator, Role] | None:
+    """The sender's translator and role for a command, or None after a translated refusal
+    (outsiders, and curators where moderators are needed) and a row in the audit log."""
+    user = update.effective_user
+    message = update.effective_message
+    if user is None or message is None:
+        return None
+    _ = await translator_for(context, user)
+    services = context.services
+    role = await services.roles.role_of(services.staff_chat_id, user.id)
+    if role == Role.MODERATOR or (role is not None and not moderators_only):
+        return _, role
+    await message.reply_text(
+        _("Only moderators can do this.")
+        if role is not None
+        else _("Only members of the staff group can do this.")
+    )
+    async with services.sessionmaker.begin() as session:
+        await audit.record(
+            session, actor_id=user.id, action=action, outcome=audit.REFUSED, detail=detail
+        )
+    return None

@@ -12,7 +12,7 @@ from opsbot.i18n import N_, Html, Translator
 from opsbot.services import audit, questions, staff, templates
 from opsbot.telegram.cards import question_line
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import number, translator_for
+from opsbot.telegram.handlers.common import number, staff_sender
 from opsbot.telegram.roles import Role
 
 COMMANDS: list[tuple[str, str]] = [
@@ -28,25 +28,14 @@ MAX_TEMPLATE = 240
 
 async def _member(update: Update, context: OpsbotContext) -> tuple[Translator, Role] | None:
     """The sender's translator and role, or None (after saying why) for outsiders."""
-    user = update.effective_user
     message = update.effective_message
-    if user is None or message is None:
-        return None
-    _ = await translator_for(context, user)
-    services = context.services
-    role = await services.roles.role_of(services.staff_chat_id, user.id)
-    if role is None:
-        await message.reply_text(_("Only members of the staff group can do this."))
-        async with services.sessionmaker.begin() as session:
-            await audit.record(
-                session,
-                actor_id=user.id,
-                action="command",
-                outcome=audit.REFUSED,
-                detail=(message.text or "")[:100],
-            )
-        return None
-    return _, role
+    return await staff_sender(
+        update,
+        context,
+        action="command",
+        moderators_only=False,
+        detail=(message.text or "")[:100] if message else "",
+    )
 
 
 async def _list_questions(

@@ -20,9 +20,14 @@ from opsbot.telegram import salon_timers
 from opsbot.telegram.announcements import post_announcement
 from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.context import OpsbotContext, Services
-from opsbot.telegram.handlers.common import actor, answer_query, clear_buttons, translator_for
+from opsbot.telegram.handlers.common import (
+    actor,
+    answer_query,
+    clear_buttons,
+    staff_sender,
+    translator_for,
+)
 from opsbot.telegram.handlers.questions import authorise
-from opsbot.telegram.roles import Role
 from opsbot.telegram.salon_views import (
     announcement_text,
     render_post_preview,
@@ -58,30 +63,10 @@ def jobs_of(context: OpsbotContext) -> JobQueue[OpsbotContext]:
 
 async def moderator(update: Update, context: OpsbotContext, action: str) -> Translator | None:
     """The sender's translator if they are a moderator; otherwise say why not, and log it."""
-    message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None:
-        return None
-    _ = await translator_for(context, user)
-    services = context.services
-    role = await services.roles.role_of(services.staff_chat_id, user.id)
-    if role == Role.MODERATOR:
-        return _
-    refusal = (
-        _("Only moderators can do this.")
-        if role is not None
-        else _("Only members of the staff group can do this.")
+    checked = await staff_sender(
+        update, context, action=action, moderators_only=True, detail="not a moderator"
     )
-    await message.reply_text(refusal)
-    async with services.sessionmaker.begin() as session:
-        await audit.record(
-            session,
-            actor_id=user.id,
-            action=action,
-            outcome=audit.REFUSED,
-            detail="not a moderator",
-        )
-    return None
+    return checked[0] if checked else None
 
 
 def parse_start(
