@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
@@ -33,8 +34,10 @@ from opsbot.telegram.handlers import (
 )
 from opsbot.telegram.handlers import settings as settings_handlers
 from opsbot.telegram.outbox import Outbox
+from opsbot.telegram.poll_schedule import PollSchedule
 from opsbot.telegram.ratelimit import PacedRateLimiter
 from opsbot.telegram.roles import Roles
+from opsbot.telegram.send_journal import SendJournal
 from opsbot.x.gateway import gateway_from_settings
 from opsbot.x.poller import Poller
 from opsbot.x.publisher import Publisher
@@ -42,7 +45,6 @@ from opsbot.x.publisher import Publisher
 log = logging.getLogger(__name__)
 
 FEATURES = (guards, planning, settings_handlers, questions, answers, curators, salons, draws)
-POLL_JOB = "x-poll"
 
 
 def build_application(settings: Settings) -> OpsbotApplication:
@@ -91,6 +93,16 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         services.sessionmaker, services.gateway, lambda: services.poller.account
     )
     services.roles = Roles(application.bot, settings.moderator_ids)
+    limiter = application.bot.rate_limiter
+    assert isinstance(limiter, PacedRateLimiter)
+    services.sends = SendJournal(
+        services.sessionmaker,
+        limiter,
+        window=timedelta(seconds=settings.telegram_group_period),
+        clock=services.clock,
+    )
+    await services.sends.load()
+    services.sends.start()
     services.cards = CardQueue(application.bot, services.sessionmaker, settings)
     services.cards.refresh = partial(refresh_card, application.bot, services)
     async with services.sessionmaker.begin() as session:
@@ -105,7 +117,8 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     services.outbox = Outbox(application.bot, services)
     services.outbox.start()
     assert application.job_queue is not None
-    application.job_queue.run_once(poll_x, when=0, name=POLL_JOB)
+    services.polls = PollSchedule(application.job_queue, poll_x)
+    services.polls.start()
     application.job_queue.run_repeating(
         reminders.tick, interval=reminders.TICK_SECONDS, first=1, name="reminders"
     )
@@ -117,6 +130,8 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
         await services.outbox.stop()
     if hasattr(services, "cards"):
         await services.cards.stop()
+    if hasattr(services, "sends"):
+        await services.sends.stop()
     if hasattr(services, "gateway"):
         await services.gateway.close()
     if hasattr(services, "engine"):
@@ -155,8 +170,8 @@ def poll_interval(services: Services) -> float:
     return services.settings.poll_idle_seconds
 
 
-async def poll_x(context: OpsbotContext) -> None:
-    """One round of reading X; it schedules the next one itself, at X's pace."""
+async def poll_x(context: OpsbotContext) -> float:
+    """One round of reading X; returns the seconds until the next, at X's pace."""
     services = context.services
     interval = poll_interval(services)
     delay = interval
@@ -191,10 +206,7 @@ async def poll_x(context: OpsbotContext) -> None:
         delay = services.poller.next_delay(result, interval)
     except Exception:
         log.exception("polling X failed")
-    finally:
-        jobs = cast("JobQueue[OpsbotContext] | None", context.job_queue)
-        assert jobs is not None
-        jobs.run_once(poll_x, when=delay, name=POLL_JOB)
+    return delay
 
 
 async def tell_staff(context: OpsbotContext, message: str, **values: Any) -> None:

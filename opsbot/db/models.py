@@ -58,6 +58,9 @@ class Question(Base):
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_thread_id: Mapped[int | None] = mapped_column(Integer)
     card_message_id: Mapped[int | None] = mapped_column(Integer)
+    # What the card shows now, so an edit that would change nothing is never sent: each edit
+    # costs one of the group's 20 messages a minute.
+    card_digest: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
@@ -319,3 +322,14 @@ class Reminder(Base):
     status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING, index=True)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TelegramSend(Base):
+    """A message the bot sent or edited in a group, kept for as long as Telegram's flood
+    window remembers it, so a restarted bot knows how much of the window is already spent."""
+
+    __tablename__ = "telegram_send"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsbot.db.base import utcnow
 from opsbot.db.models import Answer, AnswerPrompt, AnswerStatus, Question, QuestionStatus
 from opsbot.services import questions
-from opsbot.services.compose import compose, has_hashtag, split_thread
+from opsbot.services.compose import answer_hashtags, compose, split_thread
 from opsbot.services.tweet_length import fits
 
 # Longer than any sensible thread of replies, and short enough for one preview message.
@@ -119,13 +119,11 @@ async def create_draft(
         )
         .values(status=AnswerStatus.CANCELLED)
     )
-    # Answer under the hashtag the visitor used, when they used one of the salon's.
-    tags = sorted(hashtags, key=lambda tag: not has_hashtag(question.text, [tag]))
     answer = Answer(
         question_id=question_id,
         curator_id=curator_id,
         source_text=text.strip(),
-        text=compose(text, hashtags=tags, signature=signature),
+        text=compose(text, hashtags=answer_hashtags(question.text, hashtags), signature=signature),
         status=AnswerStatus.DRAFT,
     )
     session.add(answer)
@@ -155,7 +153,13 @@ async def split_into_thread(
     draft = await session.get(Answer, answer_id)
     if draft is None or draft.status != AnswerStatus.DRAFT or draft.parts > 1:
         return None
-    texts = split_thread(draft.source_text, hashtags=hashtags, signature=signature)
+    question = await questions.load(session, draft.question_id)
+    assert question is not None
+    texts = split_thread(
+        draft.source_text,
+        hashtags=answer_hashtags(question.text, hashtags),
+        signature=signature,
+    )
     result = await session.execute(
         update(Answer)
         .where(Answer.id == answer_id, Answer.status == AnswerStatus.DRAFT)
@@ -186,6 +190,18 @@ async def set_preview(session: AsyncSession, root_id: int, chat_id: int, message
     await session.execute(
         update(Answer)
         .where(or_(Answer.id == root_id, Answer.thread_root_id == root_id))
+        .values(preview_chat_id=chat_id, preview_message_id=message_id)
+    )
+
+
+async def adopt_preview(session: AsyncSession, root_id: int, chat_id: int, message_id: int) -> None:
+    """A button was pressed on a preview the bot had not yet recorded: that message is it."""
+    await session.execute(
+        update(Answer)
+        .where(
+            or_(Answer.id == root_id, Answer.thread_root_id == root_id),
+            Answer.preview_message_id.is_(None),
+        )
         .values(preview_chat_id=chat_id, preview_message_id=message_id)
     )
 

@@ -20,6 +20,15 @@ def has_hashtag(text: str, hashtags: Sequence[str]) -> bool:
     return False
 
 
+def answer_hashtags(question_text: str, hashtags: Sequence[str]) -> list[str]:
+    """The salon's hashtags with the one the visitor used first.
+
+    An answer goes out under the visitor's hashtag, so it lands in the feed they asked in and
+    in their language; a visitor who only mentioned the museum gets the first one configured.
+    """
+    return sorted(hashtags, key=lambda tag: not has_hashtag(question_text, [tag]))
+
+
 def signature_line(signature: str | None) -> str:
     if not signature:
         return ""
@@ -28,7 +37,7 @@ def signature_line(signature: str | None) -> str:
 
 
 def compose(text: str, *, hashtags: Sequence[str], signature: str | None) -> str:
-    """The curator's text, then their signature, then the salon hashtag if none is there."""
+    """The curator's text, then their signature, then `hashtags[0]` if no salon tag is there."""
     body = text.strip()
     line = signature_line(signature)
     if line:

@@ -107,12 +107,37 @@ async def count_queued_cards(session: AsyncSession) -> int:
 
 
 async def record_card(
-    session: AsyncSession, question_id: int, chat_id: int, thread_id: int | None, message_id: int
+    session: AsyncSession,
+    question_id: int,
+    chat_id: int,
+    thread_id: int | None,
+    message_id: int,
+    digest: str,
 ) -> bool:
-    """Remember where the card is; False if another sender recorded one first."""
+    """Remember where the card is and what it shows; False if another sender recorded one first."""
     result = await session.execute(
         update(Question)
         .where(Question.id == question_id, Question.card_message_id.is_(None))
-        .values(card_chat_id=chat_id, card_thread_id=thread_id, card_message_id=message_id)
+        .values(
+            card_chat_id=chat_id,
+            card_thread_id=thread_id,
+            card_message_id=message_id,
+            card_digest=digest,
+        )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_card_shown(
+    session: AsyncSession,
+    question_id: int,
+    digest: str,
+    *,
+    chat_id: int | None = None,
+    message_id: int | None = None,
+) -> None:
+    """The card now shows `digest` (in a new message, when the old one was deleted)."""
+    values: dict[str, object] = {"card_digest": digest}
+    if message_id is not None:
+        values.update(card_chat_id=chat_id, card_message_id=message_id)
+    await session.execute(update(Question).where(Question.id == question_id).values(**values))

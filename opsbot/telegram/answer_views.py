@@ -10,7 +10,7 @@ from telegram.error import BadRequest
 
 from opsbot.i18n import N_, Translator, translator
 from opsbot.services import answers, questions
-from opsbot.services.compose import split_thread
+from opsbot.services.compose import answer_hashtags, split_thread
 from opsbot.services.tweet_length import fits
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import Services
@@ -39,7 +39,11 @@ async def show_preview(
     split_into = 0
     if len(parts) == 1 and not fits(parts[0].text):
         split_into = len(
-            split_thread(parts[0].source_text, hashtags=settings.hashtags, signature=signature)
+            split_thread(
+                parts[0].source_text,
+                hashtags=answer_hashtags(question.text, settings.hashtags),
+                signature=signature,
+            )
         )
     text, markup = render_preview(
         parts, question, _, settings.zone, settings.x_account, split_into=split_into

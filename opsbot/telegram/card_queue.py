@@ -20,7 +20,7 @@ from opsbot.i18n import translator
 from opsbot.services import inbox, questions, salons, staff
 from opsbot.settings import Settings
 from opsbot.telegram.background import BackgroundLoop
-from opsbot.telegram.cards import CardState, render_card
+from opsbot.telegram.cards import CardState, digest, render_card
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,12 @@ class CardQueue(BackgroundLoop):
             return False
         async with self._sessionmaker.begin() as session:
             await inbox.record_card(
-                session, question.id, message.chat_id, message.message_thread_id, message.message_id
+                session,
+                question.id,
+                message.chat_id,
+                message.message_thread_id,
+                message.message_id,
+                digest(text, markup),
             )
             now = await questions.load(session, question.id)
         if self.refresh is not None and now is not None and _state(now) != _state(question):

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import update
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from opsbot.db.models import Question
 from opsbot.i18n import translator
-from opsbot.services import answers, questions, staff
+from opsbot.services import answers, inbox, questions, staff
 from opsbot.services.posts import post_url
-from opsbot.telegram.cards import CardState, render_card, shorten
+from opsbot.telegram.cards import CardState, digest, render_card, shorten
 from opsbot.telegram.context import Services
 
 log = logging.getLogger(__name__)
@@ -44,6 +43,9 @@ async def refresh_card(bot: Bot, services: Services, question_id: int) -> None:
     text, markup = render_card(
         question, translator(services.settings.default_language), services.settings.zone, state
     )
+    shown = digest(text, markup)
+    if shown == question.card_digest:
+        return
     try:
         await bot.edit_message_text(
             text,
@@ -56,6 +58,8 @@ async def refresh_card(bot: Bot, services: Services, question_id: int) -> None:
     except BadRequest as exc:
         message = str(exc).lower()
         if "message is not modified" in message:
+            async with services.sessionmaker.begin() as session:
+                await inbox.record_card_shown(session, question_id, shown)
             return
         if "message to edit not found" not in message:
             raise
@@ -69,8 +73,9 @@ async def refresh_card(bot: Bot, services: Services, question_id: int) -> None:
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
         async with services.sessionmaker.begin() as session:
-            await session.execute(
-                update(Question)
-                .where(Question.id == question_id)
-                .values(card_chat_id=sent.chat_id, card_message_id=sent.message_id)
+            await inbox.record_card_shown(
+                session, question_id, shown, chat_id=sent.chat_id, message_id=sent.message_id
             )
+        return
+    async with services.sessionmaker.begin() as session:
+        await inbox.record_card_shown(session, question_id, shown)

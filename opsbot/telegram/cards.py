@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -27,6 +29,12 @@ class CardState:
     answer_url: str | None = None
     answer_excerpt: str | None = None
     hidden_by: str | None = None
+
+
+def digest(text: str, markup: InlineKeyboardMarkup | None) -> str:
+    """A fingerprint of what a message shows, to tell whether an edit would change it."""
+    keyboard = json.dumps(markup.to_dict() if markup else None, sort_keys=True)
+    return hashlib.sha256(f"{text}\0{keyboard}".encode()).hexdigest()[:32]
 
 
 def shorten(text: str, limit: int) -> str:

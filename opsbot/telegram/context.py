@@ -15,7 +15,9 @@ from opsbot.settings import Settings
 if TYPE_CHECKING:
     from opsbot.telegram.card_queue import CardQueue
     from opsbot.telegram.outbox import Outbox
+    from opsbot.telegram.poll_schedule import PollSchedule
     from opsbot.telegram.roles import Roles
+    from opsbot.telegram.send_journal import SendJournal
     from opsbot.x.gateway import XGateway
     from opsbot.x.poller import Poller
     from opsbot.x.publisher import Publisher
@@ -33,6 +35,8 @@ class Services:
     roles: Roles
     publisher: Publisher
     outbox: Outbox
+    sends: SendJournal
+    polls: PollSchedule
     live_salon_id: int | None = None
     # The bot's notion of "now" for planning and reminders; tests replace it.
     clock: Callable[[], datetime] = staticmethod(utcnow)

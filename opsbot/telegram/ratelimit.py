@@ -57,6 +57,11 @@ class SlidingWindow:
             return 0.0
         return self._events[0][0] + self.period - now
 
+    def seed(self, times: list[float]) -> None:
+        """Events that happened before this window existed (an earlier run's sends)."""
+        events = sorted([[t] for t in times] + list(self._events))
+        self._events = deque(events)
+
     def add(self, now: float) -> list[float]:
         event = [now]
         self._events.append(event)
@@ -85,6 +90,8 @@ class PacedRateLimiter(BaseRateLimiter[int]):
         self._clock = clock
         self._blocked_until = 0.0
         self._lock = asyncio.Lock()
+        # Told of every counted message that reached a group, to keep it across restarts.
+        self.on_group_send: Callable[[int], None] | None = None
 
     async def initialize(self) -> None:
         pass
@@ -96,6 +103,11 @@ class PacedRateLimiter(BaseRateLimiter[int]):
     def blocked_until(self) -> float:
         """Monotonic time before which nothing is sent (after a 429)."""
         return self._blocked_until
+
+    def seed(self, chat_id: int, ages: list[float]) -> None:
+        """Count sends made `ages` seconds ago (by an earlier run) in the group's window."""
+        now = self._clock()
+        self._group_window(chat_id).seed([now - age for age in ages])
 
     def _group_window(self, chat_id: int | str) -> SlidingWindow:
         window = self._groups.get(chat_id)
@@ -142,13 +154,17 @@ class PacedRateLimiter(BaseRateLimiter[int]):
         for attempt in range(max_retries + 1):
             slots = await self._acquire(group, counted)
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
                 # A whole-bot pause: we cannot tell which of Telegram's limits was hit.
                 self._block(_seconds(exc.retry_after))
                 if attempt == max_retries:
                     raise
                 log.warning("Telegram asked to wait %s s before %s", exc.retry_after, endpoint)
+            else:
+                if counted and isinstance(group, int) and self.on_group_send is not None:
+                    self.on_group_send(group)
+                return result
             finally:
                 done = self._clock()
                 for slot in slots:

@@ -92,6 +92,8 @@ async def close(
         summary = await salons.summary(session, salon_id)
     assert salon is not None
     services.live_salon_id = None
+    # One last read for questions asked in the final seconds; the next waits the idle interval.
+    services.polls.soon()
     disarm(jobs, salon_id)
     text = render_summary(salon, summary, translator(services.settings.default_language))
     await bot.send_message(

@@ -268,6 +268,13 @@ async def on_preview_button(update: Update, context: OpsbotContext) -> None:
     if checked is None:
         return
     callback, _role = checked
+    if query.message is not None:
+        # The press can outrun the bot's note of where the preview is; then it would send a
+        # second preview instead of updating this one.
+        async with context.services.sessionmaker.begin() as session:
+            await answers.adopt_preview(
+                session, callback.target, query.message.chat.id, query.message.message_id
+            )
     if callback.action == Action.POST:
         await post(update, context, _, callback.target)
     elif callback.action == Action.CANCEL:

@@ -184,6 +184,8 @@ async def open_salon(
         return False
     salon = started.salon
     services.live_salon_id = salon.id
+    # The audience starts asking the moment the salon is announced: read X at the live pace now.
+    services.polls.soon()
     thread_id = await _forum_topic(context, salon.id, topic)
     if thread_id is not None:
         salon.thread_id = thread_id
