@@ -2,8 +2,9 @@
 
 Libraries log what they send: httpx logs the Bot API URL, which carries the bot token, and
 tweepy logs request headers at DEBUG, which carry the bearer token and OAuth keys. Rather than
-trusting every library, the formatter masks each configured secret (and its URL-encoded form)
-in the final line, tracebacks included.
+trusting every library, the formatter masks each configured secret (and its URL-encoded forms)
+in the final line, tracebacks included. oauthlib's DEBUG lines carry the OAuth signature base
+string, where the consumer key and access token appear percent-encoded twice.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ class RedactingFormatter(logging.Formatter):
         for secret in secrets:
             if len(secret) < 4:
                 continue
-            variants.update({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
+            once = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}
+            variants.update(once)
+            variants.update(quote(form, safe="") for form in once)
         # Longest first, so a secret that contains another is masked whole.
         self._secrets = sorted(variants, key=len, reverse=True)
 
