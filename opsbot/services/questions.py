@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.db.models import Question, QuestionStatus
@@ -124,13 +124,26 @@ async def unhide(session: AsyncSession, question_id: int, curator_id: int) -> Re
     return Result(Outcome.NOT_FOUND if question is None else Outcome.WRONG_STATE, question)
 
 
+def _waiting_filter(taken_by: int | None) -> list[ColumnElement[bool]]:
+    if taken_by is None:
+        return [Question.status.in_([QuestionStatus.OPEN, QuestionStatus.TAKEN])]
+    return [Question.status == QuestionStatus.TAKEN, Question.taken_by == taken_by]
+
+
 async def waiting(
-    session: AsyncSession, *, taken_by: int | None = None, limit: int
+    session: AsyncSession, *, taken_by: int | None = None, limit: int, offset: int = 0
 ) -> list[Question]:
     """Unanswered questions, oldest first; with `taken_by`, only that curator's."""
-    query = select(Question).order_by(Question.id).limit(limit)
-    if taken_by is None:
-        query = query.where(Question.status.in_([QuestionStatus.OPEN, QuestionStatus.TAKEN]))
-    else:
-        query = query.where(Question.status == QuestionStatus.TAKEN, Question.taken_by == taken_by)
+    query = (
+        select(Question)
+        .where(*_waiting_filter(taken_by))
+        .order_by(Question.id)
+        .offset(offset)
+        .limit(limit)
+    )
     return list(await session.scalars(query))
+
+
+async def count_waiting(session: AsyncSession, *, taken_by: int | None = None) -> int:
+    query = select(func.count()).select_from(Question).where(*_waiting_filter(taken_by))
+    return int(await session.scalar(query) or 0)

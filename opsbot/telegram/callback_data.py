@@ -32,6 +32,7 @@ class Action(StrEnum):
     DRAW_ANNOUNCE = "da"
     DRAW_POST = "dp"
     DRAW_SKIP = "ds"
+    LIST_PAGE = "lp"
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import html
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CommandHandler
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from opsbot.i18n import N_, Html, Translator
 from opsbot.services import audit, questions, staff, templates
-from opsbot.telegram.cards import question_line
+from opsbot.telegram.callback_data import Action, matches, pack
+from opsbot.telegram.cards import question_line, shorten
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import number, staff_sender
+from opsbot.telegram.handlers.common import answer_query, number, staff_sender, translator_for
+from opsbot.telegram.handlers.questions import authorise
 from opsbot.telegram.roles import Role
 
 COMMANDS: list[tuple[str, str]] = [
@@ -21,7 +24,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("signature", N_("Set the signature under your answers: /signature — Anna")),
     ("templates", N_("Saved replies; /template add TEXT or /template remove NUMBER")),
 ]
-QUEUE_LIMIT = 30
+# Twenty lines of at most about 150 characters stay well inside Telegram's 4096.
+PAGE_SIZE = 20
+MAX_NAME = 30
 MAX_SIGNATURE = 40
 MAX_TEMPLATE = 240
 
@@ -38,45 +43,77 @@ async def _member(update: Update, context: OpsbotContext) -> tuple[Translator, R
     )
 
 
+def _page_count(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+async def render_list(
+    context: OpsbotContext, _: Translator, user_id: int, *, mine: bool, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the queue (or of the curator's own questions), with buttons to turn it."""
+    services = context.services
+    taken_by = user_id if mine else None
+    async with services.sessionmaker.begin() as session:
+        total = await questions.count_waiting(session, taken_by=taken_by)
+        pages = _page_count(total)
+        page = min(max(page, 1), pages)
+        found = await questions.waiting(
+            session, taken_by=taken_by, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        holders = {q.id: await staff.display_name(session, q.taken_by) for q in found}
+    if not found:
+        return (
+            _("You have no questions taken.") if mine else _("No unanswered questions. 🎉")
+        ), None
+    header = (
+        _.ngettext(
+            "{count} question you have taken:",
+            "{count} questions you have taken:",
+            total,
+            count=total,
+        )
+        if mine
+        else _.ngettext(
+            "{count} unanswered question, oldest first:",
+            "{count} unanswered questions, oldest first:",
+            total,
+            count=total,
+        )
+    )
+    lines: list[str] = [header]
+    if pages > 1:
+        lines.append(_("Page {page} of {pages}", page=page, pages=pages))
+    for question in found:
+        holder = shorten(holders[question.id] or "?", MAX_NAME)
+        who = _(" — {curator}", curator=holder) if question.taken_by else ""
+        lines.append(question_line(question, prefix=f"{question.id}. ", width=80) + who)
+    turn = []
+    if page > 1:
+        turn.append(
+            InlineKeyboardButton(
+                _.plain("◀ Page {page}", page=page - 1),
+                callback_data=pack(Action.LIST_PAGE, page - 1, int(mine)),
+            )
+        )
+    if page < pages:
+        turn.append(
+            InlineKeyboardButton(
+                _.plain("Page {page} ▶", page=page + 1),
+                callback_data=pack(Action.LIST_PAGE, page + 1, int(mine)),
+            )
+        )
+    return "\n".join(lines), InlineKeyboardMarkup([turn]) if turn else None
+
+
 async def _list_questions(
     update: Update, context: OpsbotContext, _: Translator, *, mine: bool
 ) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
-    services = context.services
-    async with services.sessionmaker.begin() as session:
-        found = await questions.waiting(
-            session, taken_by=user.id if mine else None, limit=QUEUE_LIMIT + 1
-        )
-        holders = {q.id: await staff.display_name(session, q.taken_by) for q in found}
-    if not found:
-        await message.reply_text(
-            _("You have no questions taken.") if mine else _("No unanswered questions. 🎉")
-        )
-        return
-    lines: list[str] = [
-        _.ngettext(
-            "{count} question you have taken:",
-            "{count} questions you have taken:",
-            len(found),
-            count=len(found),
-        )
-        if mine
-        else _.ngettext(
-            "{count} unanswered question, oldest first:",
-            "{count} unanswered questions, oldest first:",
-            len(found),
-            count=len(found),
-        )
-    ]
-    for question in found[:QUEUE_LIMIT]:
-        who = _(" — {curator}", curator=holders[question.id]) if question.taken_by else ""
-        lines.append(question_line(question, prefix=f"{question.id}. ", width=80) + who)
-    if len(found) > QUEUE_LIMIT:
-        lines.append(_("…and more."))
+    text, markup = await render_list(context, _, user.id, mine=mine, page=1)
     await message.reply_text(
-        "\n".join(lines), parse_mode=ParseMode.HTML, disable_web_page_preview=True
+        text, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=markup
     )
 
 
@@ -90,6 +127,39 @@ async def show_mine(update: Update, context: OpsbotContext) -> None:
     checked = await _member(update, context)
     if checked is not None:
         await _list_questions(update, context, checked[0], mine=True)
+
+
+async def turn_page(update: Update, context: OpsbotContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    _ = await translator_for(context, query.from_user)
+    checked = await authorise(update, context, _)
+    if checked is None:
+        return
+    callback, _role = checked
+    mine = bool(callback.extra)
+    asked = query.message.reply_to_message if isinstance(query.message, Message) else None
+    if mine and (
+        asked is None or asked.from_user is None or asked.from_user.id != query.from_user.id
+    ):
+        # Someone else's list of taken questions: turning it would show the presser's own.
+        await answer_query(
+            query,
+            _.plain("Only the person who asked for this list can turn its pages."),
+            alert=True,
+        )
+        return
+    text, markup = await render_list(
+        context, _, query.from_user.id, mine=mine, page=callback.target
+    )
+    await answer_query(query, "")
+    try:
+        await query.edit_message_text(
+            text, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=markup
+        )
+    except BadRequest as exc:
+        if "message is not modified" not in str(exc).lower():
+            raise
 
 
 async def set_signature(update: Update, context: OpsbotContext) -> None:
@@ -194,6 +264,7 @@ async def change_templates(update: Update, context: OpsbotContext) -> None:
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("queue", show_queue))
     application.add_handler(CommandHandler("mine", show_mine))
+    application.add_handler(CallbackQueryHandler(turn_page, pattern=matches(Action.LIST_PAGE)))
     application.add_handler(CommandHandler("signature", set_signature))
     application.add_handler(CommandHandler("templates", list_templates))
     application.add_handler(CommandHandler("template", change_templates))
