@@ -28,6 +28,7 @@ from opsbot.telegram.handlers import (
     draws,
     fallback,
     guards,
+    members,
     planning,
     questions,
     salons,
@@ -44,7 +45,17 @@ from opsbot.x.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
-FEATURES = (guards, planning, settings_handlers, questions, answers, curators, salons, draws)
+FEATURES = (
+    guards,
+    members,
+    planning,
+    settings_handlers,
+    questions,
+    answers,
+    curators,
+    salons,
+    draws,
+)
 
 
 def build_application(settings: Settings) -> OpsbotApplication:

@@ -581,6 +581,33 @@ class TelegramEmulator(EmulatorServer):
         self._queue_my_chat_member(chat, by_user_id, old, new)
         self._touch()
 
+    def change_member(self, chat_id: int, user_id: int, status: str, *, by_user_id: int) -> None:
+        """An administrator removes, bans, restores or promotes a person.
+
+        As on Telegram, an administrator bot that asked for ``chat_member`` updates hears of it.
+        """
+        chat = self._group(chat_id)
+        self._user(user_id)
+        self._active_member(chat, by_user_id)
+        if status not in MEMBER_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(MEMBER_STATUSES)}")
+        old = chat.members.get(user_id, _Member("left"))
+        new = self._member(chat, status, None)
+        chat.members[user_id] = new
+        bot = chat.members.get(self.bot_id)
+        if bot is not None and bot.status == "administrator":
+            self._queue(
+                "chat_member",
+                {
+                    "chat": self._chat_json(chat),
+                    "from": dict(self.users[by_user_id]),
+                    "date": int(self.clock()),
+                    "old_chat_member": self._member_json(chat, user_id, old),
+                    "new_chat_member": self._member_json(chat, user_id, new),
+                },
+            )
+        self._touch()
+
     def user_blocks_bot(self, user_id: int) -> None:
         chat = self.chats.get(user_id)
         if chat is None:

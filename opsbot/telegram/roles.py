@@ -1,6 +1,7 @@
 """Who may do what: curators are the staff group's members, moderators its administrators
 plus OPSBOT_MODERATOR_IDS. Answers from Telegram are cached briefly: a button press should
-not cost two API calls."""
+not cost two API calls. A change Telegram reports (a `chat_member` update) replaces the cached
+answer at once, so a curator removed from the group cannot act a moment longer."""
 
 from __future__ import annotations
 
@@ -40,16 +41,20 @@ class Roles:
         else:
             self._members = {k: v for k, v in self._members.items() if k[1] != user_id}
 
+    def learn(self, chat_id: int, member: ChatMember) -> None:
+        """Telegram told us a person's new status in the group."""
+        self._members[(chat_id, member.user.id)] = (
+            self._clock() + CACHE_SECONDS,
+            _status_of(member),
+        )
+
     async def _status(self, chat_id: int, user_id: int) -> str:
         cached = self._members.get((chat_id, user_id))
         now = self._clock()
         if cached is not None and cached[0] > now:
             return cached[1]
         try:
-            member = await self._bot.get_chat_member(chat_id, user_id)
-            status = str(member.status)
-            if member.status == ChatMember.RESTRICTED and not getattr(member, "is_member", False):
-                status = ChatMember.LEFT
+            status = _status_of(await self._bot.get_chat_member(chat_id, user_id))
         except (BadRequest, Forbidden):
             status = ChatMember.LEFT
         self._members[(chat_id, user_id)] = (now + CACHE_SECONDS, status)
@@ -65,3 +70,9 @@ class Roles:
         if status in (ChatMember.MEMBER, ChatMember.RESTRICTED):
             return Role.MODERATOR if user_id in self._extra else Role.CURATOR
         return None
+
+
+def _status_of(member: ChatMember) -> str:
+    if member.status == ChatMember.RESTRICTED and not getattr(member, "is_member", False):
+        return str(ChatMember.LEFT)
+    return str(member.status)
