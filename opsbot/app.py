@@ -36,6 +36,7 @@ from opsbot.telegram.handlers import (
 from opsbot.telegram.handlers import settings as settings_handlers
 from opsbot.telegram.outbox import Outbox
 from opsbot.telegram.poll_schedule import PollSchedule
+from opsbot.telegram.prompts import ask_again_after_restart
 from opsbot.telegram.ratelimit import PacedRateLimiter
 from opsbot.telegram.roles import Roles
 from opsbot.telegram.send_journal import SendJournal
@@ -120,6 +121,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         services.cards.chat_id = await staff.staff_chat_id(session, settings.staff_chat_id)
     await register_commands(application)
     await salons.resume(application, services)
+    await ask_again_after_restart(application.bot, services)
     async with services.sessionmaker.begin() as session:
         await planning_service.top_up_all(
             session, offsets=settings.reminder_offsets, zone=settings.zone, now=services.clock()

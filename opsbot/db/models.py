@@ -184,6 +184,8 @@ class AnswerPrompt(Base):
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"))
     curator_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when a restart asked the curator to send an answer again that may have been lost.
+    asked_again_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Template(Base):

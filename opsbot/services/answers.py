@@ -67,6 +67,51 @@ async def remember_prompt(
     )
 
 
+async def prompts_maybe_lost(
+    session: AsyncSession, *, now: datetime, window: timedelta
+) -> list[AnswerPrompt]:
+    """Recent prompts that no draft followed, for questions still waiting for an answer.
+
+    A curator's reply that reached Telegram just before the bot stopped may never have been
+    seen by the bot; these are the prompts whose curators may have written one.
+    """
+    drafted = (
+        select(Answer.id)
+        .where(
+            Answer.question_id == AnswerPrompt.question_id,
+            Answer.curator_id == AnswerPrompt.curator_id,
+            Answer.created_at >= AnswerPrompt.created_at,
+        )
+        .exists()
+    )
+    result = await session.scalars(
+        select(AnswerPrompt)
+        .join(Question, Question.id == AnswerPrompt.question_id)
+        .where(
+            AnswerPrompt.created_at > now - window,
+            AnswerPrompt.asked_again_at.is_(None),
+            Question.status.in_([QuestionStatus.OPEN, QuestionStatus.TAKEN]),
+            ~drafted,
+        )
+        .order_by(AnswerPrompt.created_at)
+    )
+    return list(result)
+
+
+async def mark_asked_again(session: AsyncSession, prompt: AnswerPrompt, now: datetime) -> bool:
+    """Claim the prompt for one "send it again" message; False if another process did."""
+    result = await session.execute(
+        update(AnswerPrompt)
+        .where(
+            AnswerPrompt.chat_id == prompt.chat_id,
+            AnswerPrompt.message_id == prompt.message_id,
+            AnswerPrompt.asked_again_at.is_(None),
+        )
+        .values(asked_again_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def question_for_reply(
     session: AsyncSession, chat_id: int, reply_to_message_id: int
 ) -> int | None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from opsbot.i18n import Html, Translator
+from opsbot.i18n import Translator
 from opsbot.services import answers, audit, questions, staff, templates
 from opsbot.services.answers import ClaimOutcome, DraftOutcome
 from opsbot.telegram.answer_views import after_publish, show_preview
@@ -20,6 +19,7 @@ from opsbot.telegram.cards import shorten
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, audit_refusal, translator_for
 from opsbot.telegram.handlers.questions import authorise
+from opsbot.telegram.prompts import send_prompt
 from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID, Role
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,6 @@ MAX_TEMPLATE_BUTTONS = 5
 REPLY_LOOKUPS = 5
 REPLY_LOOKUP_PAUSE = 0.2
 PREVIEW_ACTIONS = {Action.POST, Action.EDIT, Action.CANCEL, Action.SPLIT}
-
-
-def mention(user_id: int, name: str) -> Html:
-    return Html(f'<a href="tg://user?id={user_id}">{html.escape(name, quote=False)}</a>')
 
 
 async def prompt_for_text(
@@ -48,23 +44,7 @@ async def prompt_for_text(
     if question is None:
         await answer_query(query, _.plain("This question is no longer in the queue."), alert=True)
         return
-    prompt = await context.bot.send_message(
-        services.staff_chat_id,
-        _(
-            "✍️ {curator}, reply to this message with your answer to @{handle}.",
-            curator=mention(user.id, user.first_name),
-            handle=question.author_handle,
-        ),
-        parse_mode=ParseMode.HTML,
-        message_thread_id=question.card_thread_id,
-        reply_markup=ForceReply(
-            selective=True, input_field_placeholder=_.plain("Your answer")[:64]
-        ),
-    )
-    async with services.sessionmaker.begin() as session:
-        await answers.remember_prompt(
-            session, prompt.chat_id, prompt.message_id, question_id, user.id
-        )
+    await send_prompt(context.bot, services, question, user.id, user.first_name, _)
     if saved:
         rows = [
             [
