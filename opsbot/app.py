@@ -18,7 +18,7 @@ from opsbot.i18n import N_, Html, translator
 from opsbot.services import planning as planning_service
 from opsbot.services import staff
 from opsbot.settings import SUPPORTED_LANGUAGES, Settings
-from opsbot.telegram import reminders
+from opsbot.telegram import reconcile, reminders
 from opsbot.telegram.card_queue import CardQueue
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import OpsbotApplication, OpsbotContext, Services
@@ -135,6 +135,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     application.job_queue.run_repeating(
         reminders.tick, interval=reminders.TICK_SECONDS, first=1, name="reminders"
     )
+    reconcile.schedule(application.job_queue)
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from opsbot.db.base import utcnow
 from opsbot.db.models import Answer, AnswerPrompt, AnswerStatus, Question, QuestionStatus
@@ -432,6 +433,44 @@ async def cancel(session: AsyncSession, root_id: int) -> bool:
         .values(status=AnswerStatus.CANCELLED)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+Root = aliased(Answer)
+
+
+async def answered_on_x_but_open(session: AsyncSession) -> list[tuple[int, int]]:
+    """(question, curator) of every question whose whole answer is on X but that is not marked
+    answered: a stop between the two records leaves it so, and nothing else would mend it."""
+    unposted_part = (
+        select(Answer.id)
+        .where(
+            func.coalesce(Answer.thread_root_id, Answer.id) == Root.id,
+            Answer.status != AnswerStatus.POSTED,
+        )
+        .exists()
+    )
+    rows = await session.execute(
+        select(Question.id, Root.curator_id)
+        .join(Root, Root.question_id == Question.id)
+        .where(
+            Question.status.in_([QuestionStatus.OPEN, QuestionStatus.TAKEN]),
+            Root.thread_root_id.is_(None),
+            Root.status == AnswerStatus.POSTED,
+            ~unposted_part,
+        )
+    )
+    return [(question_id, curator_id) for question_id, curator_id in rows]
+
+
+async def answered_since(session: AsyncSession, since: datetime) -> list[int]:
+    """Questions answered on X since `since`, oldest first."""
+    result = await session.scalars(
+        select(Answer.question_id)
+        .where(Answer.status == AnswerStatus.POSTED, Answer.posted_at >= since)
+        .group_by(Answer.question_id)
+        .order_by(Answer.question_id)
+    )
+    return list(result)
 
 
 async def posted_answer(session: AsyncSession, question_id: int) -> Answer | None:

@@ -44,7 +44,7 @@ class CardQueue(BackgroundLoop):
         self._sessionmaker = sessionmaker
         self._settings = settings
         # Brings a card up to date; set by the application (it needs the other services).
-        self.refresh: Callable[[int], Awaitable[None]] | None = None
+        self.refresh: Callable[[int], Awaitable[object]] | None = None
         # Cards Telegram refused outright are not retried until the next start.
         self._refused: set[int] = set()
         self.chat_id = settings.staff_chat_id

@@ -33,19 +33,28 @@ async def card_state(services: Services, question: Question) -> CardState:
         )
 
 
-async def refresh_card(bot: Bot, services: Services, question_id: int) -> None:
+async def refresh_card(
+    bot: Bot, services: Services, question_id: int, *, only_known: bool = False
+) -> bool:
+    """Show the question's current state on its card; True if a message was changed or sent.
+
+    `only_known` leaves alone cards whose shown state was never recorded (sent by an older
+    version), where comparing would cost an edit each just to learn they were right.
+    """
     async with services.sessionmaker.begin() as session:
         question = await questions.load(session, question_id)
     if question is None or question.card_message_id is None:
         # The card is still queued; it will be rendered from the current state when sent.
-        return
+        return False
+    if only_known and question.card_digest is None:
+        return False
     state = await card_state(services, question)
     text, markup = render_card(
         question, translator(services.settings.default_language), services.settings.zone, state
     )
     shown = digest(text, markup)
     if shown == question.card_digest:
-        return
+        return False
     try:
         await bot.edit_message_text(
             text,
@@ -60,7 +69,7 @@ async def refresh_card(bot: Bot, services: Services, question_id: int) -> None:
         if "message is not modified" in message:
             async with services.sessionmaker.begin() as session:
                 await inbox.record_card_shown(session, question_id, shown)
-            return
+            return False
         if "message to edit not found" not in message:
             raise
         log.info("card of question %s was deleted; sending a new one", question_id)
@@ -76,6 +85,7 @@ async def refresh_card(bot: Bot, services: Services, question_id: int) -> None:
             await inbox.record_card_shown(
                 session, question_id, shown, chat_id=sent.chat_id, message_id=sent.message_id
             )
-        return
+        return True
     async with services.sessionmaker.begin() as session:
         await inbox.record_card_shown(session, question_id, shown)
+    return True

@@ -127,6 +127,10 @@ class Publisher:
                 post_id = existing or await self._post(part.text, reply_to, museum)
                 async with self._sessionmaker.begin() as session:
                     await answers.mark_posted(session, part.id, post_id)
+                    if part.part == part.parts:
+                        # In the same transaction: a stop in between would leave a question
+                        # answered on X but still "taken" here.
+                        await answers.mark_answered(session, question.id, parts[0].curator_id)
                     await audit.record(
                         session,
                         actor_id=part.curator_id,
