@@ -83,14 +83,14 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-import twitter_text
 from aiohttp import web
 from multidict import MultiMapping
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature  # type: ignore[import-untyped]
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
-from twitter_text.has_invalid_characters import has_invalid_characters
 
 from opsbot.emulators.base import EmulatorServer, Fault, LoggedRequest
+from opsbot.services.tweet_length import has_invalid_characters, weighted_length
+from opsbot.services.tweet_urls import extract_urls_with_indices
 
 Post = dict[str, Any]
 
@@ -236,11 +236,6 @@ UNSUPPORTED_AUTH_DETAIL = (
 # --- text: weighted length and entities, as twitter-text and X count them -------------------
 
 
-def weighted_length(text: str) -> int:
-    """X's weighted length: NFC first, then twitter-text's v3 rules (URL 23, emoji 2, CJK 2)."""
-    return int(twitter_text.parse_tweet(unicodedata.normalize("NFC", text)).weightedLength)
-
-
 @cache
 def _marks() -> str:
     """A character-class body of the Unicode combining marks (twitter-text's \\p{M}).
@@ -315,8 +310,7 @@ def extract_entities(text: str) -> list[Entity]:
     As twitter-text does, an entity inside a URL (`http://x.org/#top`) is not an entity.
     """
     found: list[Entity] = [
-        Entity("url", u["indices"][0], u["indices"][1], u["url"])
-        for u in twitter_text.extract_urls_with_indices(text)
+        Entity("url", url.start, url.end, url.url) for url in extract_urls_with_indices(text)
     ]
     for m in _MENTION.finditer(text):
         if m.group(3) or _MENTION_END.match(text, m.end()):

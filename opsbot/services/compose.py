@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from twitter_text import extract_urls
-
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
+from opsbot.services.tweet_urls import extract_urls
 
 
 def has_hashtag(text: str, hashtags: Sequence[str]) -> bool:
