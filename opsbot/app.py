@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
@@ -17,8 +17,8 @@ from opsbot.db.migrate import upgrade
 from opsbot.i18n import N_, Html, translator
 from opsbot.services import planning as planning_service
 from opsbot.services import staff
-from opsbot.settings import SUPPORTED_LANGUAGES, Settings
-from opsbot.telegram import reconcile, reminders
+from opsbot.settings import Settings
+from opsbot.telegram import heartbeats, menus, reconcile, reminders
 from opsbot.telegram.card_queue import CardQueue
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import OpsbotApplication, OpsbotContext, Services
@@ -119,7 +119,8 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     services.cards.refresh = partial(refresh_card, application.bot, services)
     async with services.sessionmaker.begin() as session:
         services.cards.chat_id = await staff.staff_chat_id(session, settings.staff_chat_id)
-    await register_commands(application)
+    await menus.register(application.bot, settings, services.cards.chat_id)
+    await heartbeats.on_start(application.bot, services)
     await salons.resume(application, services)
     await ask_again_after_restart(application.bot, services)
     async with services.sessionmaker.begin() as session:
@@ -136,6 +137,12 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         reminders.tick, interval=reminders.TICK_SECONDS, first=1, name="reminders"
     )
     reconcile.schedule(application.job_queue)
+    application.job_queue.run_repeating(
+        heartbeats.beat,
+        interval=heartbeats.TELEGRAM_EVERY,
+        first=heartbeats.TELEGRAM_EVERY,
+        name=heartbeats.JOB,
+    )
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
@@ -152,31 +159,6 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
         await services.engine.dispose()
 
 
-def bot_commands(language: str) -> list[BotCommand]:
-    """Every feature's commands, described in `language`, for Telegram's command menu."""
-    _ = translator(language)
-    return [
-        BotCommand(name, _.plain(description))
-        for feature in FEATURES
-        for name, description in getattr(feature, "COMMANDS", [])
-    ]
-
-
-async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
-    settings: Settings = application.bot_data.settings
-    try:
-        for scope in (BotCommandScopeDefault(), BotCommandScopeAllGroupChats()):
-            await application.bot.set_my_commands(
-                bot_commands(settings.default_language), scope=scope
-            )
-            for language in SUPPORTED_LANGUAGES:
-                await application.bot.set_my_commands(
-                    bot_commands(language), scope=scope, language_code=language
-                )
-    except TelegramError as exc:
-        log.warning("could not register the command list: %s", exc)
-
-
 def poll_interval(services: Services) -> float:
     """Fast while a salon is live; slow otherwise, since X charges for every post read."""
     if services.live_salon_id is not None:
@@ -191,6 +173,7 @@ async def poll_x(context: OpsbotContext) -> float:
     delay = interval
     try:
         result = await services.poller.poll()
+        await heartbeats.x_polled(context, result)
         if result.new_question_ids:
             services.cards.wake()
         burst = len(result.new_question_ids)

@@ -59,6 +59,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return asyncio.run(run_checks(settings))
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level or "WARNING", [])
+    from opsbot import health
+
+    return health.run(args)
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or "INFO", [])
     from opsbot.emulators.sandbox import serve_forever
@@ -90,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check the settings against Telegram and X")
     check.set_defaults(func=cmd_check)
+
+    health = commands.add_parser(
+        "health", help="exit 0 if the running bot heard from Telegram and X lately, else 1"
+    )
+    from opsbot import health as health_check
+
+    health_check.add_arguments(health)
+    health.set_defaults(func=cmd_health)
 
     sandbox = commands.add_parser(
         "sandbox", help="run local emulators of Telegram and X for trying the bot out"

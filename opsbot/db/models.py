@@ -130,6 +130,15 @@ class BotState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Heartbeat(Base):
+    """When a service last answered the bot (`telegram`, `x`): read by `opsbot health`."""
+
+    __tablename__ = "heartbeat"
+
+    what: Mapped[str] = mapped_column(String(16), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class AnswerStatus:
     DRAFT = "draft"
     # Claimed by one publisher; X may or may not have the post yet.

@@ -42,6 +42,9 @@ the world refuses (an unknown user, a button that does not exist ...).
 ``GET /control/chats/{chat_id}?thread_id=&include_deleted=1``
     the chat as a person sees it (``chat_view``); a document's bytes come as
     ``document.content_base64``.
+``GET /control/menu?chat_id=&user_id=``
+    the command menu that person sees in that chat (``menu_for``; a private chat's id is the
+    user's) -> ``[{"command", "description"}]``.
 ``GET /control/requests``
     every Bot API call: ``[{"at", "endpoint", "params", "status"}]``.
 ``GET /control/state``
@@ -55,9 +58,10 @@ multipart (nested objects as JSON strings, as python-telegram-bot sends them); m
 case-insensitive. ``GET /file/bot<token>/<file_path>`` serves uploaded files (see ``getFile``).
 Methods: getMe, deleteWebhook, getWebhookInfo, getUpdates, sendMessage, sendDocument,
 editMessageText, editMessageReplyMarkup, deleteMessage, answerCallbackQuery, setMyCommands,
-getMyCommands, getChat, getChatMember, getChatAdministrators, leaveChat, createForumTopic,
-getFile. Any other method answers 404 ``Not Found``, which PTB reports as ``InvalidToken`` or
-``EndPointNotFound``: the emulator does not pretend to support what it does not.
+getMyCommands, deleteMyCommands, getChat, getChatMember, getChatAdministrators, leaveChat,
+createForumTopic, getFile. Any other method answers 404 ``Not Found``, which PTB reports as
+``InvalidToken`` or ``EndPointNotFound``: the emulator does not pretend to support what it does
+not.
 """
 
 from __future__ import annotations
@@ -452,6 +456,7 @@ class TelegramEmulator(EmulatorServer):
             ("answerCallbackQuery", self._answer_callback_query),
             ("setMyCommands", self._set_my_commands),
             ("getMyCommands", self._get_my_commands),
+            ("deleteMyCommands", self._delete_my_commands),
             ("getChat", self._get_chat),
             ("getChatMember", self._get_chat_member),
             ("getChatAdministrators", self._get_chat_administrators),
@@ -474,6 +479,7 @@ class TelegramEmulator(EmulatorServer):
         router.add_post("/control/faults", self._control_add_fault)
         router.add_delete("/control/faults", self._control_clear_faults)
         router.add_get(r"/control/chats/{chat_id}", self._control_chat)
+        router.add_get("/control/menu", self._control_menu)
         router.add_get("/control/requests", self._control_requests)
         router.add_get("/control/state", self._control_state)
 
@@ -739,6 +745,34 @@ class TelegramEmulator(EmulatorServer):
                                   "date": 0}  # fmt: skip
         self._queue("callback_query", payload)
         return query_id
+
+    def menu_for(self, chat_id: int, user_id: int) -> list[JSON]:
+        """The command menu a person's app shows in a chat: the first list set along the Bot
+        API's "Determining list of commands", for the person's app language."""
+        user = self._user(user_id)
+        language = str(user.get("language_code") or "").split("-")[0].lower()
+        chat = self.chats.get(chat_id)
+        if chat_id == user_id:
+            keys = [f"chat:{chat_id}", "all_private_chats"]
+        elif chat is not None and chat.type != "private":
+            member = chat.members.get(user_id)
+            admin = member is not None and member.status in ("creator", "administrator")
+            keys = [
+                f"chat_member:{chat_id}:{user_id}",
+                *([f"chat_administrators:{chat_id}"] if admin else []),
+                f"chat:{chat_id}",
+                *(["all_chat_administrators"] if admin else []),
+                "all_group_chats",
+            ]
+        else:
+            raise ValueError(f"no chat {chat_id}")
+        codes = [language, ""] if language else [""]
+        for key in [*keys, "default"]:
+            for code in codes:
+                found = self.commands.get((key, code))
+                if found:
+                    return [dict(c) for c in found]
+        return []
 
     def chat_view(
         self, chat_id: int, *, thread_id: int | None = None, include_deleted: bool = False
@@ -1195,6 +1229,11 @@ class TelegramEmulator(EmulatorServer):
 
     async def _get_my_commands(self, params: _Params) -> list[JSON]:
         return [dict(c) for c in self.commands.get(self._commands_key(params), [])]
+
+    async def _delete_my_commands(self, params: _Params) -> bool:
+        self.commands.pop(self._commands_key(params), None)
+        await self.notify()
+        return True
 
     async def _get_chat(self, params: _Params) -> JSON:
         chat = self._bot_chat(self._require_chat_id(params), for_info=True)
@@ -2064,6 +2103,17 @@ class TelegramEmulator(EmulatorServer):
                     content = document.pop("content")
                     document["content_base64"] = base64.b64encode(content).decode()
             return view
+
+        return await self._control(request, act)
+
+    async def _control_menu(self, request: web.Request) -> web.Response:
+        def act(_body: JSON) -> list[JSON]:
+            try:
+                chat_id = int(request.query["chat_id"])
+                user_id = int(request.query["user_id"])
+            except (KeyError, ValueError):
+                raise ValueError("chat_id and user_id are required integers") from None
+            return self.menu_for(chat_id, user_id)
 
         return await self._control(request, act)
 

@@ -14,6 +14,7 @@ from opsbot.settings import Settings
 
 if TYPE_CHECKING:
     from opsbot.telegram.card_queue import CardQueue
+    from opsbot.telegram.heartbeats import DowntimeNotice
     from opsbot.telegram.outbox import Outbox
     from opsbot.telegram.poll_schedule import PollSchedule
     from opsbot.telegram.roles import Roles
@@ -38,6 +39,8 @@ class Services:
     sends: SendJournal
     polls: PollSchedule
     live_salon_id: int | None = None
+    # Told at start, completed after the first X poll that caught up.
+    downtime: DowntimeNotice | None = None
     # The bot's notion of "now" for planning and reminders; tests replace it.
     clock: Callable[[], datetime] = staticmethod(utcnow)
 

@@ -25,7 +25,10 @@ import pytest
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    BotCommandScopeChatAdministrators,
+    BotCommandScopeChatMember,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -1006,6 +1009,49 @@ async def test_commands_per_scope_and_language(
     )
     assert await bot.set_my_commands([], language_code="ru")
     assert ("default", "ru") not in emu.commands
+
+
+async def test_menu_a_person_sees_follows_the_bot_api_order(
+    emu: TelegramEmulator, bot: Bot, shapes: Shapes
+) -> None:
+    staff_world(emu)
+
+    def menu(chat_id: int, user_id: int) -> list[tuple[str, str]]:
+        return [(c["command"], c["description"]) for c in emu.menu_for(chat_id, user_id)]
+
+    assert menu(STAFF, BORIS) == []
+    assert await bot.set_my_commands([BotCommand("help", "Help")])
+    assert await bot.set_my_commands([BotCommand("help", "Помощь")], language_code="ru")
+    assert menu(STAFF, BORIS) == [("help", "Help")]
+    assert menu(STAFF, VERA) == [("help", "Помощь")]
+    queue, draw = BotCommand("queue", "The queue"), BotCommand("draw", "Draw")
+    staff = BotCommandScopeChat(STAFF)
+    admins = BotCommandScopeChatAdministrators(STAFF)
+    assert await bot.set_my_commands([queue], scope=staff, language_code="en")
+    assert await bot.set_my_commands([queue, draw], scope=admins)
+    private = BotCommandScopeAllPrivateChats()
+    assert await bot.set_my_commands([BotCommand("mine", "Mine")], scope=private)
+    # Boris's English list for the group; Vera's Russian one is not set there, and the group's
+    # list has no language-free fallback, so she gets the default in Russian.
+    assert menu(STAFF, BORIS) == [("queue", "The queue")]
+    assert menu(STAFF, VERA) == [("help", "Помощь")]
+    assert menu(STAFF, ANNA) == [("queue", "The queue"), ("draw", "Draw")]
+    assert menu(BORIS, BORIS) == [("mine", "Mine")]
+    one = BotCommandScopeChatMember(STAFF, VERA)
+    assert await bot.set_my_commands([draw], scope=one, language_code="ru")
+    assert menu(STAFF, VERA) == [("draw", "Draw")]
+    assert await bot.get_my_commands(scope=one, language_code="ru") == (draw,)
+    assert await bot.delete_my_commands(scope=staff, language_code="en")
+    assert menu(STAFF, BORIS) == [("help", "Help")]
+    status, body = await raw(emu, "deleteMyCommands", scope={"type": "chat_administrators",
+                                                             "chat_id": STAFF})  # fmt: skip
+    assert status == 200 and body["result"] is True
+    shapes.result("deleteMyCommands", body)
+    assert menu(STAFF, ANNA) == [("help", "Помощь")]
+    status, body = await control(emu, "GET", f"menu?chat_id={STAFF}&user_id={VERA}")
+    assert status == 200 and body["result"] == [{"command": "draw", "description": "Draw"}]
+    status, body = await control(emu, "GET", f"menu?chat_id={STAFF}")
+    assert status == 400 and "user_id" in body["description"]
 
 
 async def test_chat_and_member_answers_are_spec_shaped(

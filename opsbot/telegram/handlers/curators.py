@@ -13,16 +13,31 @@ from opsbot.i18n import N_, Html, Translator
 from opsbot.services import audit, questions, staff, templates
 from opsbot.telegram.callback_data import Action, matches, pack
 from opsbot.telegram.cards import question_line, shorten
+from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, number, staff_sender, translator_for
 from opsbot.telegram.handlers.questions import authorise
 from opsbot.telegram.roles import Role
 
-COMMANDS: list[tuple[str, str]] = [
-    ("queue", N_("Unanswered questions, oldest first")),
-    ("mine", N_("The questions you have taken")),
-    ("signature", N_("Set the signature under your answers: /signature — Anna")),
-    ("templates", N_("Saved replies; /template add TEXT or /template remove NUMBER")),
+COMMANDS = [
+    Command(
+        "queue", N_("Unanswered questions, oldest first"), Role.CURATOR, rank=20, in_private=True
+    ),
+    Command("mine", N_("The questions you have taken"), Role.CURATOR, rank=21, in_private=True),
+    Command(
+        "templates",
+        N_("Saved replies; /template add TEXT or /template remove NUMBER"),
+        Role.CURATOR,
+        rank=50,
+        in_private=True,
+    ),
+    Command(
+        "signature",
+        N_("Set the signature under your answers: /signature — Anna"),
+        Role.CURATOR,
+        rank=51,
+        in_private=True,
+    ),
 ]
 # Twenty lines of at most about 150 characters stay well inside Telegram's 4096.
 PAGE_SIZE = 20

@@ -20,21 +20,49 @@ from opsbot.services.draws import DrawRefusal, RedrawRefusal
 from opsbot.services.posts import normalise_handle
 from opsbot.telegram.announcements import post_announcement
 from opsbot.telegram.callback_data import Action, matches
+from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, clear_buttons, number, translator_for
 from opsbot.telegram.handlers.questions import authorise
 from opsbot.telegram.handlers.salons import moderator
+from opsbot.telegram.roles import Role
 from opsbot.telegram.salon_views import draw_announcement, render_draw, render_post_preview
 
 log = logging.getLogger(__name__)
 
-COMMANDS: list[tuple[str, str]] = [
-    ("draw", N_("Moderators: draw the tickets: /draw [WINNERS] [PRIZE]")),
-    ("redraw", N_("Moderators: replace a winner by the next in reserve: /redraw @handle")),
-    ("entrants", N_("The lottery's entrant list as a file, to check the draw")),
-    ("exclude", N_("Moderators: leave an X account out of the lottery: /exclude @handle")),
-    ("include", N_("Moderators: let an excluded X account back in: /include @handle")),
-    ("xhandle", N_("Tell the bot your own X account, so the lottery leaves it out")),
+COMMANDS = [
+    Command("draw", N_("Draw the tickets: /draw [WINNERS] [PRIZE]"), Role.MODERATOR, rank=13),
+    Command(
+        "redraw",
+        N_("Replace a winner by the next in reserve: /redraw @handle"),
+        Role.MODERATOR,
+        rank=30,
+    ),
+    Command(
+        "entrants",
+        N_("The lottery's entrant list as a file, to check the draw"),
+        Role.MODERATOR,
+        rank=31,
+    ),
+    Command(
+        "xhandle",
+        N_("Tell the bot your own X account, so the lottery leaves it out"),
+        Role.CURATOR,
+        rank=52,
+        in_private=True,
+    ),
+    Command(
+        "exclude",
+        N_("Leave an X account out of the lottery: /exclude @handle"),
+        Role.MODERATOR,
+        rank=60,
+    ),
+    Command(
+        "include",
+        N_("Let an excluded X account back in: /include @handle"),
+        Role.MODERATOR,
+        rank=61,
+    ),
 ]
 
 

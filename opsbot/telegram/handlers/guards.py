@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, TypeHandler, filters
 
 from opsbot.services import audit
+from opsbot.telegram import menus
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import actor, see_user, translator_for
 from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID
@@ -29,12 +30,19 @@ async def follow_migration(update: Update, context: OpsbotContext) -> None:
     if message is None:
         return
     if message.migrate_to_chat_id and message.chat_id == services.staff_chat_id:
-        await services.cards.follow_migration(message.migrate_to_chat_id)
+        new_chat_id = message.migrate_to_chat_id
     elif (
         message.migrate_from_chat_id
         and message.migrate_from_chat_id == services.settings.staff_chat_id
     ):
-        await services.cards.follow_migration(message.chat_id)
+        new_chat_id = message.chat_id
+    else:
+        return
+    if new_chat_id == services.staff_chat_id:
+        return  # both service messages of one migration arrive
+    await services.cards.follow_migration(new_chat_id)
+    # The group's menus belong to its old id.
+    await menus.register(context.bot, services.settings, new_chat_id)
 
 
 async def staff_group_only(update: Update, context: OpsbotContext) -> None:

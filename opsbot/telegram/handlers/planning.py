@@ -15,19 +15,41 @@ from opsbot.i18n import N_, Html, Translator
 from opsbot.services import audit, planning, staff
 from opsbot.services.posts import normalise_handle
 from opsbot.services.schedule_parse import OneOff, ScheduleError, parse_schedule
+from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext, Services
 from opsbot.telegram.handlers.common import actor, number, see_user, translator_for
 from opsbot.telegram.handlers.salons import moderator
+from opsbot.telegram.roles import Role
 
 log = logging.getLogger(__name__)
 
-COMMANDS: list[tuple[str, str]] = [
-    ("schedule", N_("Moderators: plan a salon: /schedule sat 19:00 TOPIC [1h]")),
-    ("salons", N_("The planned salons")),
-    ("unschedule", N_("Moderators: cancel a planned salon: /unschedule N [series]")),
-    ("reschedule", N_("Moderators: move a planned salon: /reschedule N DATE TIME")),
-    ("duty", N_("Moderators: curators on duty: /duty N @curator …")),
-    ("autostart", N_("Moderators: a planned salon starts by itself: /autostart N on|off")),
+COMMANDS = [
+    Command("salons", N_("The planned salons"), Role.CURATOR, rank=40, in_private=True),
+    Command(
+        "schedule", N_("Plan a salon: /schedule sat 19:00 TOPIC [1h]"), Role.MODERATOR, rank=41
+    ),
+    Command("duty", N_("Curators on duty: /duty N @curator …"), Role.MODERATOR, rank=42),
+    Command(
+        "reschedule", N_("Move a planned salon: /reschedule N DATE TIME"), Role.MODERATOR, rank=43
+    ),
+    Command(
+        "unschedule", N_("Cancel a planned salon: /unschedule N [series]"), Role.MODERATOR, rank=44
+    ),
+    Command(
+        "autostart",
+        N_("A planned salon starts by itself: /autostart N on|off"),
+        Role.MODERATOR,
+        rank=45,
+    ),
+    # /start in a private chat is how a curator asks for reminders there.
+    Command(
+        "start",
+        N_("Get your duty reminders in this chat"),
+        Role.CURATOR,
+        rank=95,
+        in_group=False,
+        in_private=True,
+    ),
 ]
 
 

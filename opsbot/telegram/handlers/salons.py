@@ -19,6 +19,7 @@ from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
 from opsbot.telegram import salon_timers
 from opsbot.telegram.announcements import post_announcement
 from opsbot.telegram.callback_data import Action, matches
+from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext, Services
 from opsbot.telegram.handlers.common import (
     actor,
@@ -28,6 +29,7 @@ from opsbot.telegram.handlers.common import (
     translator_for,
 )
 from opsbot.telegram.handlers.questions import authorise
+from opsbot.telegram.roles import Role
 from opsbot.telegram.salon_views import (
     announcement_text,
     render_post_preview,
@@ -38,11 +40,13 @@ from opsbot.x.gateway import XError
 
 log = logging.getLogger(__name__)
 
-COMMANDS: list[tuple[str, str]] = [
-    ("start_salon", N_("Moderators: open a salon: /start_salon TOPIC [1h|90m]")),
-    ("end_salon", N_("Moderators: close the live salon")),
-    ("salon", N_("The live salon's state")),
-    ("ask", N_("Moderators: ask the audience a numbered question on X")),
+COMMANDS = [
+    Command(
+        "start_salon", N_("Open a salon: /start_salon TOPIC [1h|90m]"), Role.MODERATOR, rank=10
+    ),
+    Command("end_salon", N_("Close the live salon"), Role.MODERATOR, rank=11),
+    Command("ask", N_("Ask the audience a numbered question on X"), Role.MODERATOR, rank=12),
+    Command("salon", N_("The live salon's state"), Role.CURATOR, rank=22, in_private=True),
 ]
 # How far from its planned time a bare /start_salon still finds a planned salon.
 START_WINDOW = timedelta(minutes=45)

@@ -9,13 +9,22 @@ from telegram.ext import Application, CommandHandler
 from opsbot.i18n import N_, translator
 from opsbot.services import audit, staff
 from opsbot.settings import SUPPORTED_LANGUAGES
+from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import see_user, translator_for
+from opsbot.telegram.roles import Role
 
-# (command, description); descriptions are translated when registered with Telegram.
-COMMANDS: list[tuple[str, str]] = [
-    ("help", N_("What the bot does and how to use it")),
-    ("language", N_("Choose your language: /language ru or /language en")),
+COMMANDS = [
+    Command(
+        "language",
+        N_("Choose your language: /language ru or /language en"),
+        Role.CURATOR,
+        rank=90,
+        in_private=True,
+    ),
+    Command(
+        "help", N_("What the bot does and how to use it"), Role.CURATOR, rank=91, in_private=True
+    ),
 ]
 
 

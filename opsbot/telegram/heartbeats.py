@@ -1,0 +1,141 @@
+"""The heartbeat from the bot's side, and the staff notice after the bot was down.
+
+Telegram's heartbeat is a getMe answered: the one `Application.initialize` makes at start,
+then one every TELEGRAM_EVERY seconds. X's is a poll that caught up: no source unavailable,
+refused or rate-limited throughout. `opsbot health` reads both from the database.
+
+At start, a gap longer than DOWNTIME_NOTICE since the previous run's newest heartbeat is told
+to the staff group once: from when to when, in the group's language. The same message is
+completed with the number of questions that arrived meanwhile once the first X poll has caught
+up; before that the number would fall short.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.units import format_unit
+from telegram import Bot
+from telegram.error import TelegramError
+
+from opsbot.db.base import utcnow
+from opsbot.i18n import Html, Translator, translator
+from opsbot.services import downtime, heartbeat
+from opsbot.services.downtime import Gap
+from opsbot.telegram.context import OpsbotContext, Services
+from opsbot.x.poller import PollResult
+
+log = logging.getLogger(__name__)
+
+JOB = "heartbeat"
+TELEGRAM_EVERY = 60.0
+
+
+@dataclass(frozen=True)
+class DowntimeNotice:
+    """The message that still waits for the count of questions asked during the gap."""
+
+    gap: Gap
+    chat_id: int
+    message_id: int
+    head: Html
+
+
+def moment(at: datetime, zone: ZoneInfo, language: str) -> str:
+    return format_datetime(at, "short", tzinfo=zone, locale=language)
+
+
+def duration(length: timedelta, language: str) -> str:
+    """“1 h 38 min”, “2 days 3 h”: the two largest units that are not zero."""
+    minutes = max(1, round(length.total_seconds() / 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [
+        format_unit(value, unit, length="short", locale=language)
+        for value, unit in (
+            (days, "duration-day"),
+            (hours, "duration-hour"),
+            (minutes, "duration-minute"),
+        )
+        if value
+    ]
+    return " ".join(parts[:2])
+
+
+def render_gap(gap: Gap, _: Translator, zone: ZoneInfo) -> Html:
+    return _(
+        "⏸ opsbot was not running from {start} to {end} ({duration}).",
+        start=moment(gap.start, zone, _.language),
+        end=moment(gap.end, zone, _.language),
+        duration=duration(gap.length, _.language),
+    )
+
+
+def render_count(count: int, _: Translator) -> Html:
+    if count == 0:
+        return _("No questions arrived on X meanwhile.")
+    return _.ngettext(
+        "{count} question arrived on X meanwhile; its card follows.",
+        "{count} questions arrived on X meanwhile; their cards follow.",
+        count,
+        count=count,
+    )
+
+
+async def on_start(bot: Bot, services: Services) -> None:
+    """Record the start's Telegram round-trip; tell the staff if the bot was down long."""
+    now = utcnow()
+    async with services.sessionmaker.begin() as session:
+        gap = downtime.find_gap(await heartbeat.read(session), now)
+        await heartbeat.record(session, heartbeat.TELEGRAM, now)
+    if gap is None:
+        return
+    log.warning("opsbot was not running from %s to %s", gap.start, gap.end)
+    settings = services.settings
+    _ = translator(settings.default_language)
+    head = render_gap(gap, _, settings.zone)
+    try:
+        sent = await bot.send_message(
+            services.staff_chat_id, Html(head + "\n" + _("Reading X for what was asked meanwhile…"))
+        )
+    except TelegramError as exc:
+        log.warning("could not tell the staff group about the downtime: %s", exc)
+        return
+    services.downtime = DowntimeNotice(gap, sent.chat_id, sent.message_id, head)
+
+
+async def beat(context: OpsbotContext) -> None:
+    """The repeating job: one cheap Bot API round-trip, recorded when it succeeds."""
+    try:
+        await context.bot.get_me()
+    except TelegramError as exc:
+        log.warning("Telegram did not answer the heartbeat: %s", exc)
+        return
+    async with context.services.sessionmaker.begin() as session:
+        await heartbeat.record(session, heartbeat.TELEGRAM, utcnow())
+
+
+async def x_polled(context: OpsbotContext, result: PollResult) -> None:
+    """After a poll: record X's heartbeat if it caught up, then finish a downtime notice."""
+    if result.unavailable or result.auth_failed or result.rate_limited_until is not None:
+        return
+    services = context.services
+    notice, services.downtime = services.downtime, None
+    async with services.sessionmaker.begin() as session:
+        await heartbeat.record(session, heartbeat.X, utcnow())
+        count = await downtime.questions_in(session, notice.gap) if notice else 0
+    if notice is None:
+        return
+    _ = translator(services.settings.default_language)
+    try:
+        await context.bot.edit_message_text(
+            Html(notice.head + "\n" + render_count(count, _)),
+            chat_id=notice.chat_id,
+            message_id=notice.message_id,
+        )
+    except TelegramError as exc:
+        log.warning("could not complete the downtime notice: %s", exc)
