@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
 
 from opsbot.db.engine import create_engine, create_sessionmaker
+from opsbot.db.instance_lock import InstanceLock
 from opsbot.db.migrate import upgrade
 from opsbot.i18n import N_, Html, translator
 from opsbot.services import planning as planning_service
@@ -97,6 +98,8 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     services: Services = application.bot_data
     settings = services.settings
     services.engine = create_engine(settings.database_url)
+    services.lock = InstanceLock()
+    await services.lock.acquire(services.engine)
     await upgrade(services.engine)
     services.sessionmaker = create_sessionmaker(services.engine)
     services.gateway = gateway_from_settings(settings)
@@ -155,6 +158,8 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
         await services.sends.stop()
     if hasattr(services, "gateway"):
         await services.gateway.close()
+    if hasattr(services, "lock"):
+        await services.lock.release()
     if hasattr(services, "engine"):
         await services.engine.dispose()
 

@@ -13,6 +13,7 @@ from opsbot.db.base import utcnow
 from opsbot.settings import Settings
 
 if TYPE_CHECKING:
+    from opsbot.db.instance_lock import InstanceLock
     from opsbot.telegram.card_queue import CardQueue
     from opsbot.telegram.heartbeats import DowntimeNotice
     from opsbot.telegram.outbox import Outbox
@@ -29,6 +30,7 @@ class Services:
 
     settings: Settings
     engine: AsyncEngine
+    lock: InstanceLock
     sessionmaker: async_sessionmaker[AsyncSession]
     gateway: XGateway
     poller: Poller

@@ -1,7 +1,8 @@
 """The outbox worker: retries answers that wait for X and recovers those a crash interrupted.
 
-At start every `posting` answer is taken over at once (no other process can hold it: Telegram
-allows one poller per bot); later only those whose publisher's lease ran out.
+At start every `posting` answer is taken over at once: its publisher is gone, since no other
+process can run on this database (the instance lock); later only those whose publisher's lease
+ran out.
 """
 
 from __future__ import annotations
