@@ -11,9 +11,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot, LinkPreviewOptions
+from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.ext import ExtBot
 
 from opsbot.db.models import Question
 from opsbot.i18n import translator
@@ -21,6 +22,7 @@ from opsbot.services import inbox, questions, salons, staff
 from opsbot.settings import Settings
 from opsbot.telegram.background import BackgroundLoop
 from opsbot.telegram.cards import CardState, digest, render_card
+from opsbot.telegram.ratelimit import BACKGROUND, Pace
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ class CardQueue(BackgroundLoop):
     name = "card-queue"
 
     def __init__(
-        self, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+        self, bot: ExtBot[Pace], sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
     ) -> None:
         super().__init__()
         self._bot = bot
@@ -103,6 +105,7 @@ class CardQueue(BackgroundLoop):
                 reply_markup=markup,
                 message_thread_id=thread_id,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                rate_limit_args=BACKGROUND,
             )
         except ChatMigrated as exc:
             await self.follow_migration(exc.new_chat_id)

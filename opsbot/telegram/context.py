@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from opsbot.db.base import utcnow
 from opsbot.settings import Settings
+from opsbot.telegram.ratelimit import Pace
 
 if TYPE_CHECKING:
     from opsbot.db.instance_lock import InstanceLock
@@ -51,12 +52,12 @@ class Services:
         return self.cards.chat_id
 
 
-class OpsbotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], Services]):
+class OpsbotContext(CallbackContext[ExtBot[Pace], dict[Any, Any], dict[Any, Any], Services]):
     @property
     def services(self) -> Services:
         return self.bot_data
 
 
 OpsbotApplication = Application[
-    ExtBot[int], OpsbotContext, dict[Any, Any], dict[Any, Any], Services, JobQueue[OpsbotContext]
+    ExtBot[Pace], OpsbotContext, dict[Any, Any], dict[Any, Any], Services, JobQueue[OpsbotContext]
 ]

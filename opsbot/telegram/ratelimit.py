@@ -4,6 +4,11 @@ Why not PTB's `AIORateLimiter`: in 22.8 its `finally:` re-opens the gate wheneve
 in-flight request finishes, so requests go out inside a 429's `retry_after` (upstream issue
 5338). Telegram punishes that with longer bans. Here the pause is a deadline, not an event:
 nothing but `getUpdates` (which PTB never routes through a limiter) leaves before it passes.
+
+People come before the backlog: a request marked `BACKGROUND` (the card queue) waits while a
+request for a person (a preview, a prompt, a refusal) waits for the same group, and never
+takes the last `RESERVED_FOR_PEOPLE` slots of a group's window, so a curator's preview finds
+a free slot within seconds however many cards are queued.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +43,20 @@ COUNTED_METHODS = frozenset(
 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 
+RESERVED_FOR_PEOPLE = 2
+# How often a background request looks again while people are waiting ahead of it.
+YIELD_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Pace:
+    """What a caller tells the limiter through PTB's `rate_limit_args`."""
+
+    background: bool = False
+
+
+BACKGROUND = Pace(background=True)
+
 
 class SlidingWindow:
     """At most `rate` events in any `period` seconds.
@@ -50,12 +70,14 @@ class SlidingWindow:
         self.period = period
         self._events: deque[list[float]] = deque()
 
-    def wait_time(self, now: float) -> float:
+    def wait_time(self, now: float, rate: int | None = None) -> float:
+        """Seconds until an event fits, counting at most `rate` (default: the window's)."""
+        rate = self.rate if rate is None else rate
         while self._events and self._events[0][0] + self.period <= now:
             self._events.popleft()
-        if len(self._events) < self.rate:
+        if len(self._events) < rate:
             return 0.0
-        return self._events[0][0] + self.period - now
+        return self._events[-rate][0] + self.period - now
 
     def seed(self, times: list[float]) -> None:
         """Events that happened before this window existed (an earlier run's sends)."""
@@ -71,7 +93,7 @@ class SlidingWindow:
         return self.wait_time(now) == 0.0 and not self._events
 
 
-class PacedRateLimiter(BaseRateLimiter[int]):
+class PacedRateLimiter(BaseRateLimiter[Pace]):
     def __init__(
         self,
         *,
@@ -90,6 +112,7 @@ class PacedRateLimiter(BaseRateLimiter[int]):
         self._clock = clock
         self._blocked_until = 0.0
         self._lock = asyncio.Lock()
+        self._people_waiting: dict[int | str, int] = {}
         # Told of every counted message that reached a group, to keep it across restarts.
         self.on_group_send: Callable[[int], None] | None = None
 
@@ -119,20 +142,40 @@ class PacedRateLimiter(BaseRateLimiter[int]):
             window = self._groups[chat_id] = SlidingWindow(self._group_rate, self._group_period)
         return window
 
-    async def _acquire(self, group: int | str | None, counted: bool) -> list[list[float]]:
+    async def _acquire(
+        self, group: int | str | None, counted: bool, background: bool
+    ) -> list[list[float]]:
         """Wait for a free slot in every window that applies, then take it."""
-        while True:
-            async with self._lock:
-                now = self._clock()
-                windows = []
-                if counted:
-                    windows.append(self._global)
-                    if group is not None:
-                        windows.append(self._group_window(group))
-                wait = max([self._blocked_until - now, *(w.wait_time(now) for w in windows)])
-                if wait <= 0:
-                    return [w.add(now) for w in windows]
-            await asyncio.sleep(wait)
+        person = counted and group is not None and not background
+        if person:
+            assert group is not None
+            self._people_waiting[group] = self._people_waiting.get(group, 0) + 1
+        try:
+            while True:
+                async with self._lock:
+                    now = self._clock()
+                    windows = []
+                    waits = [self._blocked_until - now]
+                    if counted:
+                        windows.append(self._global)
+                        waits.append(self._global.wait_time(now))
+                        if group is not None:
+                            window = self._group_window(group)
+                            windows.append(window)
+                            waits.append(window.wait_time(now))
+                            if background:
+                                reserve = min(RESERVED_FOR_PEOPLE, window.rate - 1)
+                                waits.append(window.wait_time(now, window.rate - reserve))
+                                if self._people_waiting.get(group):
+                                    waits.append(YIELD_SECONDS)
+                    wait = max(waits)
+                    if wait <= 0:
+                        return [w.add(now) for w in windows]
+                await asyncio.sleep(wait)
+        finally:
+            if person:
+                assert group is not None
+                self._people_waiting[group] -= 1
 
     def _block(self, seconds: float) -> None:
         until = self._clock() + seconds
@@ -146,13 +189,14 @@ class PacedRateLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: Pace | None,
     ) -> JSONResult:
-        max_retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        max_retries = self._max_retries
+        background = rate_limit_args is not None and rate_limit_args.background
         group = _group_of(data.get("chat_id"))
         counted = endpoint in COUNTED_METHODS
         for attempt in range(max_retries + 1):
-            slots = await self._acquire(group, counted)
+            slots = await self._acquire(group, counted, background)
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:

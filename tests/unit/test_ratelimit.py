@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram.error import RetryAfter
 
-from opsbot.telegram.ratelimit import PacedRateLimiter
+from opsbot.telegram.ratelimit import BACKGROUND, Pace, PacedRateLimiter
 
 GROUP = {"chat_id": -100123}
 
@@ -83,3 +83,23 @@ async def test_private_chats_and_reads_skip_the_group_window() -> None:
         1.0,
     )
     assert calls == 3
+
+
+async def test_people_go_before_the_card_backlog() -> None:
+    """Fifteen queued cards and then one preview: the preview takes the next free slot."""
+    limiter = PacedRateLimiter(group_rate=5, group_period=0.5, global_rate=100)
+    order: list[str] = []
+
+    async def call(label: str) -> bool:
+        order.append(label)
+        return True
+
+    async def send(label: str, pace: Pace | None) -> None:
+        await limiter.process_request(call, (label,), {}, "sendMessage", GROUP, pace)
+
+    cards = [asyncio.create_task(send(f"card{n}", BACKGROUND)) for n in range(15)]
+    await asyncio.sleep(0.01)
+    await asyncio.gather(send("preview", None), *cards)
+    # The backlog may use 3 of the 5 slots of the first window; the preview takes the 4th.
+    assert order.index("preview") == 3
+    assert sorted(order) == sorted(["preview", *(f"card{n}" for n in range(15))])
