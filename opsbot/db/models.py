@@ -61,6 +61,11 @@ class Question(Base):
     # What the card shows now, so an edit that would change nothing is never sent: each edit
     # costs one of the group's 20 messages a minute.
     card_digest: Mapped[str | None] = mapped_column(String(32))
+    # A send of the card is under way, or its answer was lost (a timeout, a 5xx, a crash): the
+    # card may be in the group already, under an id above `card_after_message_id` (the last id
+    # Telegram gave back for the bot's own message there). The next attempt looks there first.
+    card_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    card_after_message_id: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 

@@ -28,6 +28,12 @@ the world refuses (an unknown user, a button that does not exist ...).
     ``{"chat_id": -123}`` upgrades a basic group -> ``{"migrate_to_chat_id": -100...}``.
 ``POST /control/topics``
     ``{"chat_id": -100..., "name": "Questions", "by_user_id": 42}`` -> ``{"message_thread_id"}``.
+``POST /control/topics/{close|reopen|delete}``
+    ``{"chat_id": -100..., "message_thread_id": 7, "by_user_id": 42}`` -> ``true``, as a person
+    does it (closing and reopening leave a service message in the topic). A closed topic takes
+    messages only from the chat's creator and from administrators who may manage topics; anyone
+    else, the bot too, gets ``400 TOPIC_CLOSED``. Deleting a topic deletes its messages with it;
+    sending there then fails with ``message thread not found``.
 ``POST /control/messages``
     ``{"chat_id": -100... | user_id for a private chat, "user_id": 42, "text": "...",
     "reply_to_message_id": 7, "message_thread_id": null}`` -> the ``Message`` the bot receives.
@@ -231,6 +237,7 @@ class _Topic:
     name: str
     icon_color: int
     created_by: int
+    closed: bool = False
 
 
 @dataclass
@@ -474,6 +481,7 @@ class TelegramEmulator(EmulatorServer):
         router.add_post("/control/members", self._control_members)
         router.add_post("/control/migrate", self._control_migrate)
         router.add_post("/control/topics", self._control_topics)
+        router.add_post(r"/control/topics/{action:close|reopen|delete}", self._control_topic)
         router.add_post("/control/messages", self._control_messages)
         router.add_post("/control/press", self._control_press)
         router.add_post("/control/faults", self._control_add_fault)
@@ -657,6 +665,53 @@ class TelegramEmulator(EmulatorServer):
             raise ValueError("the chat is not a forum")
         return self._create_topic(chat, by_user_id, name, _TOPIC_COLOR)
 
+    def close_topic(self, chat_id: int, thread_id: int, *, by_user_id: int) -> None:
+        """A person closes a forum topic: only those who may manage topics write there now."""
+        self._toggle_topic(chat_id, thread_id, by_user_id, closed=True)
+
+    def reopen_topic(self, chat_id: int, thread_id: int, *, by_user_id: int) -> None:
+        self._toggle_topic(chat_id, thread_id, by_user_id, closed=False)
+
+    def delete_topic(self, chat_id: int, thread_id: int, *, by_user_id: int) -> None:
+        """A person deletes a forum topic, and every message in it with the topic."""
+        chat = self._group(chat_id)
+        self._topic_manager(chat, thread_id, by_user_id)
+        del chat.topics[thread_id]
+        for message in chat.messages.values():
+            if message.thread_id == thread_id:
+                message.deleted = True
+        self._touch()
+
+    def _toggle_topic(self, chat_id: int, thread_id: int, by_user_id: int, *, closed: bool) -> None:
+        chat = self._group(chat_id)
+        topic = self._topic_manager(chat, thread_id, by_user_id)
+        if topic.closed == closed:
+            raise ValueError("TOPIC_NOT_MODIFIED")
+        topic.closed = closed
+        kind = "forum_topic_closed" if closed else "forum_topic_reopened"
+        note = self._store(chat, by_user_id, service={kind: {}}, thread_id=thread_id,
+                           is_topic=True)  # fmt: skip
+        if self._bot_receives(chat, note):
+            self._queue("message", self._message_json(note))
+        else:
+            self._touch()
+
+    def _topic_manager(self, chat: _Chat, thread_id: int, user_id: int) -> _Topic:
+        """The topic, if `user_id` may close or delete it (its creator or a topic manager)."""
+        topic = chat.topics.get(thread_id)
+        if topic is None:
+            raise ValueError(f"no topic {thread_id} in chat {chat.id}")
+        if user_id != topic.created_by and not self._manages_topics(chat, user_id):
+            raise ValueError(f"user {user_id} may not manage topics in chat {chat.id}")
+        return topic
+
+    def _manages_topics(self, chat: _Chat, user_id: int) -> bool:
+        member = chat.members.get(user_id)
+        return member is not None and (
+            member.status == "creator"
+            or (member.status == "administrator" and member.rights.get("can_manage_topics", False))
+        )
+
     def user_sends(
         self,
         chat_id: int,
@@ -685,6 +740,8 @@ class TelegramEmulator(EmulatorServer):
         if len(plain) > MAX_TEXT_LENGTH:
             raise ValueError("a client splits messages longer than 4096 characters")
         thread_id, is_topic = self._thread_for(chat, reply_to_message_id, message_thread_id)
+        if self._topic_closed_to(chat, thread_id, user_id):
+            raise ValueError("the topic is closed")
         message = self._store(
             chat, user_id, text=plain, entities=entities, reply_to=reply_to_message_id,
             thread_id=thread_id, is_topic=is_topic,
@@ -843,6 +900,10 @@ class TelegramEmulator(EmulatorServer):
             return f"{actor} upgraded the group to a supergroup"
         if "forum_topic_created" in service:
             return f"{actor} created the topic «{service['forum_topic_created']['name']}»"
+        if "forum_topic_closed" in service:
+            return f"{actor} closed the topic"
+        if "forum_topic_reopened" in service:
+            return f"{actor} reopened the topic"
         return ""
 
     def pending_updates(self) -> list[JSON]:
@@ -1639,7 +1700,13 @@ class TelegramEmulator(EmulatorServer):
             thread_id, is_topic = self._thread_for(chat, reply_to, requested)
         except ValueError:
             raise _bad("message thread not found") from None
+        if self._topic_closed_to(chat, thread_id, self.bot_id):
+            raise _bad("TOPIC_CLOSED")
         return reply_to, thread_id, is_topic
+
+    def _topic_closed_to(self, chat: _Chat, thread_id: int | None, user_id: int) -> bool:
+        topic = chat.topics.get(thread_id) if thread_id is not None else None
+        return topic is not None and topic.closed and not self._manages_topics(chat, user_id)
 
     def _thread_for(
         self, chat: _Chat, reply_to: int | None, requested: int | None
@@ -2059,6 +2126,18 @@ class TelegramEmulator(EmulatorServer):
             lambda b: {"message_thread_id": self.add_topic(
                 int(b["chat_id"]), str(b["name"]), by_user_id=int(b["by_user_id"]))},
         )  # fmt: skip
+
+    async def _control_topic(self, request: web.Request) -> web.Response:
+        change = {
+            "close": self.close_topic, "reopen": self.reopen_topic, "delete": self.delete_topic,
+        }[request.match_info["action"]]  # fmt: skip
+
+        def act(body: JSON) -> bool:
+            change(int(body["chat_id"]), int(body["message_thread_id"]),
+                   by_user_id=int(body["by_user_id"]))  # fmt: skip
+            return True
+
+        return await self._control(request, act)
 
     async def _control_messages(self, request: web.Request) -> web.Response:
         return await self._control(

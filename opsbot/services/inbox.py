@@ -106,6 +106,30 @@ async def count_queued_cards(session: AsyncSession) -> int:
     )
 
 
+async def card_attempt(
+    session: AsyncSession, question_id: int, after_message_id: int | None
+) -> None:
+    """A send of the card begins; until it is recorded, its outcome counts as unknown.
+
+    `after_message_id` is the last id Telegram gave back for one of the bot's own messages in
+    the group: a copy of the card that arrived although its answer was lost has a larger one.
+    """
+    await session.execute(
+        update(Question)
+        .where(Question.id == question_id, Question.card_message_id.is_(None))
+        .values(card_attempt_at=utcnow(), card_after_message_id=after_message_id)
+    )
+
+
+async def card_attempt_over(session: AsyncSession, question_id: int) -> None:
+    """Telegram answered the send without posting the card: nothing to look for next time."""
+    await session.execute(
+        update(Question)
+        .where(Question.id == question_id)
+        .values(card_attempt_at=None, card_after_message_id=None)
+    )
+
+
 async def record_card(
     session: AsyncSession,
     question_id: int,
@@ -123,6 +147,8 @@ async def record_card(
             card_thread_id=thread_id,
             card_message_id=message_id,
             card_digest=digest,
+            card_attempt_at=None,
+            card_after_message_id=None,
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -134,10 +160,11 @@ async def record_card_shown(
     digest: str,
     *,
     chat_id: int | None = None,
+    thread_id: int | None = None,
     message_id: int | None = None,
 ) -> None:
     """The card now shows `digest` (in a new message, when the old one was deleted)."""
     values: dict[str, object] = {"card_digest": digest}
     if message_id is not None:
-        values.update(card_chat_id=chat_id, card_message_id=message_id)
+        values.update(card_chat_id=chat_id, card_thread_id=thread_id, card_message_id=message_id)
     await session.execute(update(Question).where(Question.id == question_id).values(**values))

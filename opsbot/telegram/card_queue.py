@@ -3,36 +3,67 @@
 The queue is the database: a question without a card message is waiting. So cards survive a
 restart, and a burst of questions waits for Telegram's flood limit instead of being dropped;
 the rate limiter under the bot decides when each card may go.
+
+Nothing twice: before each send the question is marked with the attempt and the highest
+message id the bot knows in the group. When the answer is lost (a timeout, a 5xx, a crash) the
+card may be there all the same; the next attempt looks for it first and adopts it, and sends
+the card again only when it cannot be found (logged, and written to the audit log).
+
+Nobody stuck: a group that refuses the bot (it was removed) stops the sends, never the queue.
+The moderators hear of it privately once, and the queue resumes when the bot is back (told by a
+`my_chat_member` update, or found by a check every few minutes). A salon topic that is closed
+or deleted sends its cards to the General chat, and the group is told once per salon.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import LinkPreviewOptions
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
 from telegram.ext import ExtBot
 
+from opsbot.db.base import utcnow
 from opsbot.db.models import Question
-from opsbot.i18n import translator
-from opsbot.services import inbox, questions, salons, staff
+from opsbot.i18n import Translator, translator
+from opsbot.services import alerts, audit, inbox, moderators, questions, salons, staff
 from opsbot.settings import Settings
 from opsbot.telegram.background import BackgroundLoop
 from opsbot.telegram.cards import CardState, digest, render_card
-from opsbot.telegram.ratelimit import BACKGROUND, Pace
+from opsbot.telegram.known_messages import KnownMessages
+from opsbot.telegram.ratelimit import BACKGROUND, Pace, PacedRateLimiter
 
 log = logging.getLogger(__name__)
 
 BATCH = 50
 IDLE_CHECK_SECONDS = 30.0
 FAILURE_PAUSE_SECONDS = 5.0
+# While the staff group refuses the bot: how often to ask Telegram whether it is back.
+CHECK_SECONDS = 180.0
+# A lost card is looked for among this many unknown message ids above the last known one, and
+# no further than LOOKUP_SPAN ids: each look is an edit, and edits share the group's budget.
+MAX_LOOKUPS = 10
+LOOKUP_SPAN = 200
+LOST_ALERT = "staff_chat_lost"
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def _state(question: Question) -> tuple[str, int | None, int | None]:
     return question.status, question.taken_by, question.hidden_by
+
+
+def _topic_gone(error: BadRequest) -> str | None:
+    """ "closed" or "deleted" when a send failed because of its forum topic."""
+    reason = str(error).lower()
+    if "topic_closed" in reason:
+        return "closed"
+    if "thread not found" in reason or "topic_deleted" in reason:
+        return "deleted"
+    return None
 
 
 class CardQueue(BackgroundLoop):
@@ -50,10 +81,36 @@ class CardQueue(BackgroundLoop):
         # Cards Telegram refused outright are not retried until the next start.
         self._refused: set[int] = set()
         self.chat_id = settings.staff_chat_id
+        self.known = KnownMessages()
+        limiter = getattr(bot, "rate_limiter", None)
+        if isinstance(limiter, PacedRateLimiter):
+            limiter.on_group_message = self.known.sent
+        # The staff group refuses the bot; cards wait until it takes them again.
+        self.lost = False
+        self.check_seconds = CHECK_SECONDS
+        self._check_now = True
+        self._next_check = 0.0
+        # Only a send made since then can be looked for: see `known_messages`.
+        self._started_at = utcnow()
+
+    def staff_chat_changed(self) -> None:
+        """The bot's membership of the staff group changed: ask Telegram at once."""
+        self._check_now = True
+        self.wake()
 
     async def _run_once(self) -> None:
         try:
-            await self.flush()
+            if self._check_now or (self.lost and time.monotonic() >= self._next_check):
+                self._check_now = False
+                await self.check_in()
+            if self.lost:
+                await self.pause(max(0.0, self._next_check - time.monotonic()))
+                return
+            try:
+                await self.flush()
+            except Forbidden as exc:
+                await self._lose(str(exc))
+                return
         except TelegramError as exc:
             log.warning("card queue paused after a Telegram error: %s", exc)
             await self.pause(FAILURE_PAUSE_SECONDS)
@@ -77,7 +134,7 @@ class CardQueue(BackgroundLoop):
             if not waiting:
                 return sent
             for question in waiting:
-                if self.stopping:
+                if self.stopping or self.lost:
                     return sent
                 if await self._send(question):
                     sent += 1
@@ -97,47 +154,262 @@ class CardQueue(BackgroundLoop):
             settings.zone,
             CardState(salon_seq=seq),
         )
-        try:
-            message = await self._bot.send_message(
-                self.chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                message_thread_id=thread_id,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                rate_limit_args=BACKGROUND,
-            )
-        except ChatMigrated as exc:
-            await self.follow_migration(exc.new_chat_id)
+        if question.card_attempt_at is not None:
+            found, sure = await self._find_lost_copy(question, text, markup)
+            if found is not None:
+                log.info("the card of question %s was in the group already: %s", question.id, found)
+                return await self._record(question, found, thread_id, text, markup)
+            if not sure:
+                await self._sending_again(question)
+        async with self._sessionmaker.begin() as session:
+            await inbox.card_attempt(session, question.id, self.known.highest_sent(self.chat_id))
+        message = await self._post(question, text, markup, thread_id)
+        if message is None:
             return False
-        except Forbidden:
-            raise
-        except BadRequest as exc:
-            if thread_id is not None and "thread not found" in str(exc).lower():
-                # The salon's forum topic was deleted: the card goes to the general chat.
-                log.warning(
-                    "salon topic %s is gone; card %s goes to the group", thread_id, question.id
+        return await self._record(
+            question, message.message_id, message.message_thread_id, text, markup
+        )
+
+    async def _post(
+        self,
+        question: Question,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        thread_id: int | None,
+    ) -> Message | None:
+        """Send the card; None when Telegram refused it for good (until the next start).
+
+        A network failure leaves the attempt marked: Telegram may have posted the card.
+        """
+        while True:
+            try:
+                return await self._bot.send_message(
+                    self.chat_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    message_thread_id=thread_id,
+                    link_preview_options=NO_PREVIEW,
+                    rate_limit_args=BACKGROUND,
                 )
-                async with self._sessionmaker.begin() as session:
-                    await salons.set_thread(session, question.salon_id or 0, None)
-                return False
-            log.error("Telegram refused the card of question %s: %s", question.id, exc)
-            self._refused.add(question.id)
-            return False
+            except BadRequest as exc:
+                gone = _topic_gone(exc) if thread_id is not None else None
+                if gone is None:
+                    await self._attempt_over(question.id)
+                    log.error("Telegram refused the card of question %s: %s", question.id, exc)
+                    self._refused.add(question.id)
+                    return None
+                await self._leave_topic(question.salon_id or 0, thread_id or 0, gone)
+                thread_id = None
+            except NetworkError:
+                raise
+            except ChatMigrated as exc:
+                await self._attempt_over(question.id)
+                await self.follow_migration(exc.new_chat_id)
+                return None
+            except TelegramError:
+                await self._attempt_over(question.id)
+                raise
+
+    async def _attempt_over(self, question_id: int) -> None:
+        """Telegram answered and did not post the card: there is nothing to look for."""
+        async with self._sessionmaker.begin() as session:
+            await inbox.card_attempt_over(session, question_id)
+
+    async def _record(
+        self,
+        question: Question,
+        message_id: int,
+        thread_id: int | None,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+    ) -> bool:
+        # An adopted copy answered no send: it must not be taken for another lost card.
+        self.known.sent(self.chat_id, message_id)
         async with self._sessionmaker.begin() as session:
             await inbox.record_card(
-                session,
-                question.id,
-                message.chat_id,
-                message.message_thread_id,
-                message.message_id,
-                digest(text, markup),
+                session, question.id, self.chat_id, thread_id, message_id, digest(text, markup)
             )
             now = await questions.load(session, question.id)
         if self.refresh is not None and now is not None and _state(now) != _state(question):
             # Someone pressed a button on the card before it was recorded: show that now.
             await self.refresh(question.id)
         return True
+
+    async def _find_lost_copy(
+        self, question: Question, text: str, markup: InlineKeyboardMarkup | None
+    ) -> tuple[int | None, bool]:
+        """The message that is this card although the answer to its send was lost, if any;
+        and whether the search was conclusive (a card not found then is not in the group).
+
+        Telegram lets a bot edit only its own messages ("message can't be edited" otherwise)
+        and answers "message is not modified" when the text and buttons are already these.
+        So the card is looked for by editing, with its own text, the ids above the last one the
+        bot got back for a message of its own before this card's send, skipping every id known
+        to be something else (someone's message, a message whose send was answered, an adopted
+        card). The first id that does not exist yet ends the search. An edit that changes the
+        message finds it too: it was the bot's and unanswered, and now it is this card.
+        The search ends inconclusive when it cannot be made safely (no floor, or the send was
+        made by an earlier run) or runs out of looks.
+        """
+        floor = question.card_after_message_id
+        attempted = question.card_attempt_at
+        if floor is None or attempted is None or attempted < self._started_at:
+            # Sent by an earlier run (the bot stopped before the answer): what that run sent
+            # afterwards is unknown here, and an edit could overwrite it.
+            return None, False
+        chat = self.chat_id
+        looks = 0
+        for candidate in range(floor + 1, floor + LOOKUP_SPAN + 1):
+            if self.known.known(chat, candidate):
+                continue
+            if looks == MAX_LOOKUPS:
+                return None, False
+            looks += 1
+            try:
+                await self._bot.edit_message_text(
+                    text,
+                    chat_id=chat,
+                    message_id=candidate,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    link_preview_options=NO_PREVIEW,
+                )
+            except BadRequest as exc:
+                reason = str(exc).lower()
+                if "not modified" in reason:
+                    return candidate, True
+                if "can't be edited" in reason:
+                    continue
+                # "Message to edit not found": no message has this id yet, so none after it.
+                return None, "not found" in reason
+            return candidate, True
+        return None, False
+
+    async def _sending_again(self, question: Question) -> None:
+        """The card goes again although a copy may be in the group: say so where it counts."""
+        log.warning(
+            "the card of question %s may show twice: Telegram's answer to it was lost and the "
+            "bot could not look for it",
+            question.id,
+        )
+        async with self._sessionmaker.begin() as session:
+            await audit.record(
+                session,
+                actor_id=None,
+                action="card_sent_again",
+                question_id=question.id,
+                detail="Telegram's answer to the card was lost and no copy could be looked for",
+            )
+
+    async def check_in(self) -> None:
+        """Ask Telegram whether the staff group takes the bot's messages, and who runs it."""
+        try:
+            admins = await self._bot.get_chat_administrators(self.chat_id)
+        except Forbidden as exc:
+            await self._lose(str(exc))
+            return
+        except ChatMigrated as exc:
+            await self.follow_migration(exc.new_chat_id)
+            self._check_now = True
+            return
+        except TelegramError as exc:
+            log.info("could not ask Telegram about the staff group: %s", exc)
+            self._next_check = time.monotonic() + self.check_seconds
+            return
+        async with self._sessionmaker.begin() as session:
+            await moderators.remember_administrators(
+                session, [admin.user.id for admin in admins if not admin.user.is_bot]
+            )
+            back = await alerts.clear_alert(session, LOST_ALERT)
+            waiting = await inbox.count_queued_cards(session)
+        self.lost = False
+        if back:
+            log.info("the staff group takes the bot's messages again; %d cards follow", waiting)
+            await self._tell_moderators(
+                lambda _: _("✅ I am back in the staff group; the waiting question cards follow.")
+            )
+
+    async def _lose(self, reason: str) -> None:
+        self.lost = True
+        self._next_check = time.monotonic() + self.check_seconds
+        async with self._sessionmaker.begin() as session:
+            first = await alerts.raise_alert(session, LOST_ALERT)
+            waiting = await inbox.count_queued_cards(session)
+        if not first:
+            log.info("the staff group still refuses the bot: %s", reason)
+            return
+        log.warning(
+            "the staff group %s refuses the bot (%s); %d cards wait until it is back",
+            self.chat_id,
+            reason,
+            waiting,
+        )
+        await self._tell_moderators(
+            lambda _: _.ngettext(
+                "⚠️ I was removed from the staff group, so the question cards cannot reach it. "
+                "Nothing is lost: {count} question is waiting. Add me back to the group as an "
+                "administrator and the cards follow.",
+                "⚠️ I was removed from the staff group, so the question cards cannot reach it. "
+                "Nothing is lost: {count} questions are waiting. Add me back to the group as an "
+                "administrator and the cards follow.",
+                waiting,
+                count=waiting,
+            )
+        )
+
+    async def _tell_moderators(self, render: Callable[[Translator], str]) -> None:
+        """Write to every moderator who opened a private chat with the bot, in their language."""
+        settings = self._settings
+        async with self._sessionmaker.begin() as session:
+            people = await moderators.reachable_in_private(
+                session, settings.moderator_ids, settings.default_language
+            )
+        if not people:
+            log.warning("no moderator has a private chat with the bot: nobody could be told")
+        for person in people:
+            try:
+                await self._bot.send_message(
+                    person.telegram_id,
+                    render(translator(person.language)),
+                    parse_mode=ParseMode.HTML,
+                )
+            except TelegramError as exc:
+                log.info("could not tell moderator %s: %s", person.telegram_id, exc)
+
+    async def _leave_topic(self, salon_id: int, thread_id: int, gone: str) -> None:
+        """The salon's topic takes no cards: they go to the General chat, and the group hears
+        of it once per salon."""
+        log.warning(
+            "the topic %s of salon %s is %s; its cards go to the General chat",
+            thread_id,
+            salon_id,
+            gone,
+        )
+        async with self._sessionmaker.begin() as session:
+            await salons.set_thread(session, salon_id, None)
+            first = await alerts.raise_alert(session, f"salon_topic_lost:{salon_id}")
+        if not first:
+            return
+        _ = translator(self._settings.default_language)
+        number = f"#{salon_id}"
+        text = (
+            _(
+                "⚠️ Moderators: the topic of salon {number} is closed, so its questions now "
+                "come here, to the General chat.",
+                number=number,
+            )
+            if gone == "closed"
+            else _(
+                "⚠️ Moderators: the topic of salon {number} was deleted, so its questions now "
+                "come here, to the General chat.",
+                number=number,
+            )
+        )
+        try:
+            await self._bot.send_message(self.chat_id, text, parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            log.warning("could not tell the staff group about the topic: %s", exc)
 
     async def follow_migration(self, new_chat_id: int) -> None:
         """The group became a supergroup: its id changed and the old one refuses messages."""

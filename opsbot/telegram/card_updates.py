@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -73,19 +73,39 @@ async def refresh_card(
         if "message to edit not found" not in message:
             raise
         log.info("card of question %s was deleted; sending a new one", question_id)
-        sent = await bot.send_message(
-            services.staff_chat_id,
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            message_thread_id=question.card_thread_id,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
+        try:
+            sent = await _send(bot, services, text, markup, question.card_thread_id)
+        except BadRequest as error:
+            reason = str(error).lower()
+            if question.card_thread_id is None or not (
+                "thread not found" in reason or "topic_closed" in reason
+            ):
+                raise
+            # Its topic went with it (or was closed): the General chat takes the card.
+            sent = await _send(bot, services, text, markup, None)
         async with services.sessionmaker.begin() as session:
             await inbox.record_card_shown(
-                session, question_id, shown, chat_id=sent.chat_id, message_id=sent.message_id
+                session,
+                question_id,
+                shown,
+                chat_id=sent.chat_id,
+                thread_id=sent.message_thread_id,
+                message_id=sent.message_id,
             )
         return True
     async with services.sessionmaker.begin() as session:
         await inbox.record_card_shown(session, question_id, shown)
     return True
+
+
+async def _send(
+    bot: Bot, services: Services, text: str, markup: InlineKeyboardMarkup | None, thread: int | None
+) -> Message:
+    return await bot.send_message(
+        services.staff_chat_id,
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        message_thread_id=thread,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )

@@ -115,6 +115,8 @@ class PacedRateLimiter(BaseRateLimiter[Pace]):
         self._people_waiting: dict[int | str, int] = {}
         # Told of every counted message that reached a group, to keep it across restarts.
         self.on_group_send: Callable[[int], None] | None = None
+        # Told of every message id Telegram's answers reveal in a group (chat id, message id).
+        self.on_group_message: Callable[[int, int], None] | None = None
 
     async def initialize(self) -> None:
         pass
@@ -208,12 +210,19 @@ class PacedRateLimiter(BaseRateLimiter[Pace]):
             else:
                 if counted and isinstance(group, int) and self.on_group_send is not None:
                     self.on_group_send(group)
+                if isinstance(group, int) and isinstance(result, dict):
+                    self._saw_message(group, result)
                 return result
             finally:
                 done = self._clock()
                 for slot in slots:
                     slot[0] = done
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _saw_message(self, group: int, result: dict[str, Any]) -> None:
+        message_id = result.get("message_id")
+        if self.on_group_message is not None and isinstance(message_id, int):
+            self.on_group_message(group, message_id)
 
 
 def _seconds(value: timedelta | float) -> float:

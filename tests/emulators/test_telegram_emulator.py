@@ -1143,6 +1143,50 @@ async def test_forum_topics(emu: TelegramEmulator, bot: Bot, shapes: Shapes) -> 
         await bot.create_forum_topic(STAFF, "t")
 
 
+async def test_closed_and_deleted_topics(emu: TelegramEmulator, bot: Bot) -> None:
+    staff_world(emu, forum=True)
+    thread = emu.add_topic(STAFF, "Salon", by_user_id=ANNA)
+    card = await bot.send_message(STAFF, "A card", message_thread_id=thread)
+    offset = await drain(bot)
+    emu.close_topic(STAFF, thread, by_user_id=ANNA)
+    [update] = await bot.get_updates(offset=offset)
+    assert update.message.forum_topic_closed is not None
+    assert update.message.message_thread_id == thread
+    # An administrator who manages topics still writes in a closed topic; others do not.
+    await bot.send_message(STAFF, "Still here", message_thread_id=thread)
+    with pytest.raises(ValueError, match="closed"):
+        emu.user_sends(STAFF, BORIS, "Me too", message_thread_id=thread)
+    emu.add_member(STAFF, BOT_ID, "administrator", rights={"can_manage_topics": False})
+    with pytest.raises(BadRequest, match="Topic_closed"):  # PTB recapitalises it
+        await bot.send_message(STAFF, "Refused", message_thread_id=thread)
+    status, body = await raw(emu, "sendMessage", chat_id=STAFF, text="x", message_thread_id=thread)
+    assert (status, body["description"]) == (400, "Bad Request: TOPIC_CLOSED")
+    await bot.send_message(STAFF, "In General")
+    emu.reopen_topic(STAFF, thread, by_user_id=ANNA)
+    await bot.send_message(STAFF, "Open again", message_thread_id=thread)
+    # Deleting a topic takes its messages with it.
+    emu.delete_topic(STAFF, thread, by_user_id=ANNA)
+    with pytest.raises(BadRequest, match="Message thread not found"):
+        await bot.send_message(STAFF, "Gone", message_thread_id=thread)
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_text("Edited", chat_id=STAFF, message_id=card.message_id)
+    assert [m["text"] for m in emu.chat_view(STAFF)][-1] == "In General"
+
+
+async def test_editing_someone_elses_message_is_refused(emu: TelegramEmulator, bot: Bot) -> None:
+    staff_world(emu)
+    theirs = emu.user_sends(STAFF, BORIS, "Mine")
+    mine = await bot.send_message(STAFF, "The card")
+    with pytest.raises(BadRequest, match="Message can't be edited"):
+        await bot.edit_message_text("The card", chat_id=STAFF, message_id=theirs["message_id"])
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_text("The card", chat_id=STAFF, message_id=mine.message_id)
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_text("The card", chat_id=STAFF, message_id=mine.message_id + 1)
+    # Ids in a supergroup follow one another, whoever writes.
+    assert mine.message_id == theirs["message_id"] + 1
+
+
 async def test_leaving_a_chat(emu: TelegramEmulator, bot: Bot) -> None:
     staff_world(emu)
     offset = await drain(bot)

@@ -10,7 +10,14 @@ import logging
 
 from telegram import Chat, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, TypeHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    ChatMemberHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from opsbot.services import audit
 from opsbot.telegram import menus
@@ -22,6 +29,7 @@ log = logging.getLogger(__name__)
 
 GROUP_GUARD = -2
 GROUP_MIGRATION = -3
+GROUP_MEMBERSHIP = -4
 
 
 async def follow_migration(update: Update, context: OpsbotContext) -> None:
@@ -54,6 +62,10 @@ async def staff_group_only(update: Update, context: OpsbotContext) -> None:
         await staff_only_in_private(update, context)
         return
     if chat.id == services.staff_chat_id:
+        message = update.effective_message
+        if message is not None:
+            # Ids the bot has seen are never taken for a card whose answer was lost.
+            services.cards.known.saw(chat.id, message.message_id)
         user = update.effective_user
         if user is not None and not user.is_bot and user.id != ANONYMOUS_ADMIN_ID:
             async with services.sessionmaker.begin() as session:
@@ -89,7 +101,18 @@ async def staff_only_in_private(update: Update, context: OpsbotContext) -> None:
     raise ApplicationHandlerStop
 
 
+async def staff_membership(update: Update, context: OpsbotContext) -> None:
+    """The bot was removed from the staff group or added back: the card queue checks at once."""
+    change = update.my_chat_member
+    if change is not None and change.chat.id == context.services.staff_chat_id:
+        context.services.cards.staff_chat_changed()
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(
+        ChatMemberHandler(staff_membership, ChatMemberHandler.MY_CHAT_MEMBER),
+        group=GROUP_MEMBERSHIP,
+    )
     application.add_handler(
         MessageHandler(filters.StatusUpdate.MIGRATE, follow_migration), group=GROUP_MIGRATION
     )
