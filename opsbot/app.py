@@ -13,11 +13,11 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from opsbot.db.engine import create_engine, create_sessionmaker
 from opsbot.db.migrate import upgrade
-from opsbot.i18n import N_, Html, translator
+from opsbot.i18n import Html, translator
 from opsbot.services import planning as planning_service
 from opsbot.services import staff
 from opsbot.settings import SUPPORTED_LANGUAGES, Settings
-from opsbot.telegram import reminders
+from opsbot.telegram import reminders, x_notices
 from opsbot.telegram.card_queue import CardQueue
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import OpsbotApplication, OpsbotContext, Services
@@ -160,6 +160,7 @@ async def poll_x(context: OpsbotContext) -> None:
     services = context.services
     interval = poll_interval(services)
     delay = interval
+    _ = translator(services.settings.default_language)
     try:
         result = await services.poller.poll()
         if result.new_question_ids:
@@ -168,7 +169,6 @@ async def poll_x(context: OpsbotContext) -> None:
         if burst > services.settings.telegram_group_rate:
             # More cards than Telegram lets through in one window: say so, so nobody thinks
             # questions were lost while the cards trickle in.
-            _ = translator(services.settings.default_language)
             await tell_staff(
                 context,
                 _.ngettext(
@@ -178,16 +178,8 @@ async def poll_x(context: OpsbotContext) -> None:
                     count=burst,
                 ),
             )
-        if result.auth_alert_raised:
-            await tell_staff(
-                context,
-                N_(
-                    "⚠️ X refused the museum's keys. New questions are not being read until "
-                    "the keys are fixed (run <code>opsbot check</code>)."
-                ),
-            )
-        elif result.auth_alert_cleared:
-            await tell_staff(context, N_("✅ X accepts the museum's keys again."))
+        for notice in x_notices.poll_notices(result, _, services.settings.zone):
+            await tell_staff(context, notice)
         delay = services.poller.next_delay(result, interval)
     except Exception:
         log.exception("polling X failed")
