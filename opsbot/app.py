@@ -15,11 +15,11 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from opsbot.db.engine import create_engine, create_sessionmaker
 from opsbot.db.instance_lock import InstanceLock
 from opsbot.db.migrate import upgrade
-from opsbot.i18n import N_, Html, translator
+from opsbot.i18n import Html, translator
 from opsbot.services import planning as planning_service
 from opsbot.services import staff
 from opsbot.settings import Settings
-from opsbot.telegram import heartbeats, menus, reconcile, reminders
+from opsbot.telegram import heartbeats, menus, reconcile, reminders, x_notices
 from opsbot.telegram.card_queue import CardQueue
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import OpsbotApplication, OpsbotContext, Services
@@ -176,6 +176,7 @@ async def poll_x(context: OpsbotContext) -> float:
     services = context.services
     interval = poll_interval(services)
     delay = interval
+    _ = translator(services.settings.default_language)
     try:
         result = await services.poller.poll()
         await heartbeats.x_polled(context, result)
@@ -185,7 +186,6 @@ async def poll_x(context: OpsbotContext) -> float:
         if burst > services.settings.telegram_group_rate:
             # More cards than Telegram lets through in one window: say so, so nobody thinks
             # questions were lost while the cards trickle in.
-            _ = translator(services.settings.default_language)
             await tell_staff(
                 context,
                 _.ngettext(
@@ -195,16 +195,8 @@ async def poll_x(context: OpsbotContext) -> float:
                     count=burst,
                 ),
             )
-        if result.auth_alert_raised:
-            await tell_staff(
-                context,
-                N_(
-                    "⚠️ X refused the museum's keys. New questions are not being read until "
-                    "the keys are fixed (run <code>opsbot check</code>)."
-                ),
-            )
-        elif result.auth_alert_cleared:
-            await tell_staff(context, N_("✅ X accepts the museum's keys again."))
+        for notice in x_notices.poll_notices(result, _, services.settings.zone):
+            await tell_staff(context, notice)
         delay = services.poller.next_delay(result, interval)
     except Exception:
         log.exception("polling X failed")

@@ -92,12 +92,19 @@ class StaffMember(Base):
 
 
 class XCursor(Base):
-    """The newest X post id fully stored from one source (mentions, search)."""
+    """Where reading one source (mentions, search) resumes.
+
+    `since_id` is the newest post id fully stored; `read_until` the moment before which every
+    post has been read (or, at the first poll, is history the museum does not want). Reading
+    resumes after `since_id`, or from `read_until` when there is no post id yet or X no longer
+    accepts it.
+    """
 
     __tablename__ = "x_cursor"
 
     source: Mapped[str] = mapped_column(String(16), primary_key=True)
-    since_id: Mapped[str] = mapped_column(String(32))
+    since_id: Mapped[str | None] = mapped_column(String(32))
+    read_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -180,6 +187,8 @@ class Answer(Base):
     x_post_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # Why a queued answer waits, when it is not X's rate limit: "keys", "enrolment", "credits".
+    waiting_for: Mapped[str | None] = mapped_column(String(16))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     preview_chat_id: Mapped[int | None] = mapped_column(BigInteger)

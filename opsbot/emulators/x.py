@@ -15,13 +15,18 @@ is `RT @author: original text`. Compare the text you sent with `display_text_ran
 A hidden post (`hide_post`) leaves search and the mentions timeline but stays readable by id
 and on its author's timeline; a deleted one is gone everywhere. Problem `type`s use the
 spec's `https://api.x.com/2/problems/...`; whole-request failures (401, 429, 5xx, duplicate
-and reply-restriction 403s) are X's `about:blank` problems.
+and reply-restriction 403s) are X's `about:blank` problems. The developer account can be put
+in the states X refuses every call in: an app not enrolled for API access (403 with reason
+`client-not-enrolled`) and spent pay-per-use credits (402 `credits-depleted`), until the
+account is fixed again (`set_account`, or `/control/account`).
 
 Recent search understands keywords, "exact phrases", #hashtags (case-insensitive), @mentions,
 $cashtags, from:, to:, retweets_of:, conversation_id:, in_reply_to_tweet_id:,
 quotes_of_tweet_id:, retweets_of_tweet_id:, url:, is:retweet|reply|quote|verified,
 has:links|mentions|hashtags|cashtags|media, lang:, OR, parentheses and `-` negation, over
-the last 7 days; anything else is X's 400.
+the last 7 days; anything else is X's 400, and so is a `since_id` or `start_time` older than
+those 7 days, or both of them at once. The mentions timeline takes any `since_id` or
+`start_time` (its limit is the newest 800 mentions).
 
 Served X operations (operationId, path, auth, default limit per 15 min app / user):
 
@@ -54,7 +59,11 @@ Control API (JSON, no auth, no rate limits; for `opsbot sandbox` and the demo). 
                                "count"?: int (1), "delay"?: seconds (0), "accept"?: bool (false),
                                "description"?: str}
                               -> 201 {"data": the fault}; `accept` carries the call out first and
-                              then fails it (X took the post, the answer was lost)
+                              then fails it (X took the post, the answer was lost); a 402 fault
+                              answers X's credits problem
+    POST   /control/account   {"enrolled"?: bool, "credits"?: bool}
+                              -> 200 {"data": {"enrolled", "credits"}}; while not enrolled
+                              every call is 403 client-not-enrolled, without credits 402
     DELETE /control/faults    -> 200 {"data": {"cleared": n}}
     GET    /control/requests  -> 200 {"data": [{"at", "endpoint", "params", "status"}, ...],
                                       "violations": [str, ...]}
@@ -227,6 +236,14 @@ REPLY_RESTRICTED_DETAIL = (
 )
 REPLY_MISSING_DETAIL = "You attempted to reply to a Tweet that is deleted or not visible to you."
 QUOTE_MISSING_DETAIL = "You attempted to quote a Tweet that is deleted or not visible to you."
+NOT_ENROLLED_DETAIL = (
+    "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens "
+    "from a Twitter developer App that is attached to a Project. You can create a project via "
+    "the developer portal."
+)
+CREDITS_DETAIL = "credits depleted"
+# The developer app's id, as X names it in a client-not-enrolled problem.
+APP_CLIENT_ID = "28000001"
 UNSUPPORTED_AUTH_DETAIL = (
     "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
     "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context]."
@@ -401,6 +418,33 @@ def _about_blank(
         "type": "about:blank",
         "status": status,
     }
+
+
+def _not_enrolled(client_id: str) -> _ApiError:
+    return _ApiError(
+        403,
+        {
+            "client_id": client_id,
+            "detail": NOT_ENROLLED_DETAIL,
+            "registration_url": "https://developer.x.com/en/docs/projects/overview",
+            "title": "Client Forbidden",
+            "required_enrollment": "Appropriate Level of API Access",
+            "reason": "client-not-enrolled",
+            "type": PROBLEMS + "client-forbidden",
+        },
+    )
+
+
+def _credits_depleted(detail: str | None = None) -> _ApiError:
+    return _ApiError(
+        402,
+        {
+            "title": "Payment Required",
+            "detail": detail or CREDITS_DETAIL,
+            "type": PROBLEMS + "credits-depleted",
+            "status": 402,
+        },
+    )
 
 
 def _invalid(errors: list[dict[str, Any]], detail: str | None = None) -> _ApiError:
@@ -817,6 +861,15 @@ def _parse_params(op: str, query: MultiMapping[str]) -> _Params:
                     )
                 )
             params.token, params.token_param = raw[name], name
+    if op == "searchPostsRecent":
+        for first, second in (("start_time", "since_id"), ("end_time", "until_id")):
+            if first in raw and second in raw:
+                errors.append(
+                    {
+                        "parameters": {first: [raw[first]], second: [raw[second]]},
+                        "message": f"At most one of `{first}`, `{second}` may be provided",
+                    }
+                )
     if "sort_order" in raw and raw["sort_order"] not in ("recency", "relevancy"):
         errors.append(
             _param_error(
@@ -944,6 +997,9 @@ class XEmulator(EmulatorServer):
         self.window_seconds = window_seconds
         self._limits = self._resolve_limits(limits or {})
         self.violations: list[str] = []
+        # The developer account: an app enrolled for API access, with credits to spend.
+        self.enrolled = True
+        self.credits = True
         self._users: dict[str, dict[str, Any]] = {}
         self._user_ids: dict[str, str] = {}  # casefolded username -> id
         self._posts: dict[str, Post] = {}
@@ -974,6 +1030,13 @@ class XEmulator(EmulatorServer):
         user = self._create_user(username, name or username)
         self._poke()
         return self._public_user(user["id"])
+
+    def set_account(self, *, enrolled: bool | None = None, credits: bool | None = None) -> None:
+        """Put the developer account in a state X refuses every call in, or out of it."""
+        if enrolled is not None:
+            self.enrolled = enrolled
+        if credits is not None:
+            self.credits = credits
 
     def set_followers(self, username: str, count: int) -> None:
         uid = self._user_id_for(username)
@@ -1572,6 +1635,8 @@ class XEmulator(EmulatorServer):
     def _fault_error(
         self, fault: Fault, op: str, identity: _Identity, headers: dict[str, str]
     ) -> _ApiError:
+        if fault.status == 402:
+            return _credits_depleted(fault.description)
         if fault.status == 429:
             limit, window = self._window(op, identity)
             window.used = max(window.used, limit)
@@ -1603,6 +1668,7 @@ class XEmulator(EmulatorServer):
         r.add_post("/control/faults", self._control_add_fault)
         r.add_delete("/control/faults", self._control_clear_faults)
         r.add_get("/control/requests", self._control_requests)
+        r.add_post("/control/account", self._control_account)
 
     def _api(
         self, op: str, handler: ApiHandler
@@ -1625,6 +1691,10 @@ class XEmulator(EmulatorServer):
         content_type = "application/json"
         try:
             identity = await self._authenticate(request)
+            if not self.enrolled:
+                raise _not_enrolled(APP_CLIENT_ID)
+            if not self.credits:
+                raise _credits_depleted()
             if op in USER_ONLY and identity.kind == "app":
                 raise _ApiError(
                     403,
@@ -2133,6 +2203,16 @@ class XEmulator(EmulatorServer):
         cleared = len(self.faults.faults)
         self.faults.clear()
         return web.json_response({"data": {"cleared": cleared}})
+
+    async def _control_account(self, request: web.Request) -> web.Response:
+        body = await self._json_body(request)
+        unknown = sorted(set(body) - {"enrolled", "credits"})
+        if unknown:
+            return self._control_error(400, f"unknown keys: {unknown}")
+        if not all(isinstance(value, bool) for value in body.values()):
+            return self._control_error(400, "enrolled and credits are booleans")
+        self.set_account(**body)
+        return web.json_response({"data": {"enrolled": self.enrolled, "credits": self.credits}})
 
     async def _control_requests(self, request: web.Request) -> web.Response:
         return web.json_response(

@@ -401,13 +401,21 @@ async def _set_unposted(session: AsyncSession, root_id: int, **values: object) -
     )
 
 
-async def mark_queued(session: AsyncSession, root_id: int, until: datetime, error: str) -> None:
+async def mark_queued(
+    session: AsyncSession,
+    root_id: int,
+    until: datetime,
+    error: str,
+    waiting_for: str | None = None,
+) -> None:
+    """Wait for X until `until`: its rate limit, or (`waiting_for`) what the staff must fix."""
     await _set_unposted(
         session,
         root_id,
         status=AnswerStatus.QUEUED,
         next_attempt_at=until,
         last_error=error,
+        waiting_for=waiting_for,
         lease_until=None,
     )
 

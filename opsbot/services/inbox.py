@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.db.base import utcnow
@@ -64,26 +66,58 @@ async def store_posts(
     return await insert_missing(session, Question, list(rows.values()), key=["x_post_id"])
 
 
-async def get_cursor(session: AsyncSession, source: str) -> str | None:
-    return await session.scalar(select(XCursor.since_id).where(XCursor.source == source))
+@dataclass(frozen=True)
+class Cursor:
+    """Where reading a source resumes (see `XCursor`)."""
+
+    since_id: str | None
+    read_until: datetime | None
 
 
-async def save_cursor(session: AsyncSession, source: str, since_id: str) -> None:
-    current = await get_cursor(session, source)
-    # Ids are snowflakes: numeric order is time order. Never move a cursor backwards.
-    if current is not None and int(current) >= int(since_id):
-        return
-    await upsert(
+async def get_cursor(session: AsyncSession, source: str) -> Cursor | None:
+    """None only before the source's first poll."""
+    row = await session.get(XCursor, source, populate_existing=True)
+    return None if row is None else Cursor(row.since_id, row.read_until)
+
+
+async def start_cursor(session: AsyncSession, source: str, read_until: datetime) -> None:
+    """The first poll's starting point; a cursor that exists already is left alone."""
+    await insert_missing(
         session,
         XCursor,
-        {"source": source, "since_id": since_id, "updated_at": utcnow()},
-        key=["source"],
-        update=["since_id", "updated_at"],
+        [{"source": source, "since_id": None, "read_until": read_until, "updated_at": utcnow()}],
+        ["source"],
     )
 
 
-async def forget_cursor(session: AsyncSession, source: str) -> None:
-    await session.execute(delete(XCursor).where(XCursor.source == source))
+async def save_cursor(
+    session: AsyncSession, source: str, since_id: str | None, read_until: datetime
+) -> None:
+    """After a complete read: neither the post id nor the moment ever moves backwards."""
+    current = await get_cursor(session, source) or Cursor(None, None)
+    # Ids are snowflakes: numeric order is time order.
+    if since_id is None or (current.since_id and int(current.since_id) >= int(since_id)):
+        since_id = current.since_id
+    if current.read_until is not None:
+        read_until = max(read_until, current.read_until)
+    await _set_cursor(session, source, since_id, read_until)
+
+
+async def restart_cursor(session: AsyncSession, source: str, read_until: datetime) -> None:
+    """Read the source from `read_until` on: X no longer accepts its post id."""
+    await _set_cursor(session, source, None, read_until)
+
+
+async def _set_cursor(
+    session: AsyncSession, source: str, since_id: str | None, read_until: datetime
+) -> None:
+    await upsert(
+        session,
+        XCursor,
+        {"source": source, "since_id": since_id, "read_until": read_until, "updated_at": utcnow()},
+        key=["source"],
+        update=["since_id", "read_until", "updated_at"],
+    )
 
 
 async def queued_cards(session: AsyncSession, limit: int) -> list[Question]:

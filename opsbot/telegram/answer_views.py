@@ -8,13 +8,14 @@ from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from opsbot.i18n import N_, Translator, translator
+from opsbot.i18n import Translator, translator
 from opsbot.services import answers, questions
 from opsbot.services.compose import answer_hashtags, split_thread
 from opsbot.services.tweet_length import fits
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import Services
 from opsbot.telegram.previews import render_preview
+from opsbot.telegram.x_notices import refused_notice
 from opsbot.x.publisher import Published, PublishResult
 
 log = logging.getLogger(__name__)
@@ -85,14 +86,8 @@ async def after_publish(bot: Bot, services: Services, result: PublishResult, _: 
     await show_preview(bot, services, result.root_id, _)
     if result.outcome == Published.POSTED:
         await refresh_card(bot, services, result.question_id)
-    if result.auth_alert_raised:
+    if result.alert_raised and result.refused is not None:
         group = translator(services.settings.default_language)
         await bot.send_message(
-            services.staff_chat_id,
-            group(
-                N_(
-                    "⚠️ X refused to post with the museum's keys. Answers wait in the queue "
-                    "until the keys are fixed (run <code>opsbot check</code>)."
-                )
-            ),
+            services.staff_chat_id, refused_notice(result.refused, group, posting=True)
         )

@@ -121,7 +121,7 @@ async def beat(context: OpsbotContext) -> None:
 
 async def x_polled(context: OpsbotContext, result: PollResult) -> None:
     """After a poll: record X's heartbeat if it caught up, then finish a downtime notice."""
-    if result.unavailable or result.auth_failed or result.rate_limited_until is not None:
+    if not result.caught_up:
         return
     services = context.services
     notice, services.downtime = services.downtime, None

@@ -9,12 +9,29 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from opsbot.db.models import Answer, AnswerStatus, Question
-from opsbot.i18n import Html, Translator
+from opsbot.i18n import N_, Html, Translator
 from opsbot.services.compose import has_link
 from opsbot.services.posts import post_url
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, fits, weighted_length
 from opsbot.telegram.callback_data import Action, pack
 from opsbot.telegram.cards import link
+from opsbot.x.gateway import Access
+
+# X refused the museum itself, not this answer: say what the staff must fix.
+_WAITING: dict[str, str] = {
+    Access.KEYS: N_(
+        "⏳ Waiting: X refused the museum's keys, not this answer. The staff group has been "
+        "told; it will be tried again at {time}."
+    ),
+    Access.ENROLMENT: N_(
+        "⏳ Waiting: X refused the museum's app, which is not enrolled for X API access "
+        "(client-not-enrolled), not this answer. It will be tried again at {time}."
+    ),
+    Access.CREDITS: N_(
+        "⏳ Waiting: the museum's X credits are spent, not this answer. It will be tried "
+        "again at {time}."
+    ),
+}
 
 
 def _quote(text: str) -> Html:
@@ -87,12 +104,12 @@ def render_preview(
     elif status == AnswerStatus.POSTING:
         lines.append(_("⏳ Posting…"))
     elif status == AnswerStatus.QUEUED and current.next_attempt_at is not None:
-        lines.append(
-            _(
-                "⏳ Queued: X asked to wait. It will be posted at {time}.",
-                time=current.next_attempt_at.astimezone(zone).strftime("%H:%M"),
-            )
-        )
+        time = current.next_attempt_at.astimezone(zone).strftime("%H:%M")
+        waiting = _WAITING.get(current.waiting_for or "")
+        if waiting is None:
+            lines.append(_("⏳ Queued: X asked to wait. It will be posted at {time}.", time=time))
+        else:
+            lines.append(_(waiting, time=time))
     elif status == AnswerStatus.POSTED:
         posted = [p for p in parts if p.x_post_id]
         lines.append(_("✅ Posted:"))

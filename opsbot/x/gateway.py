@@ -1,7 +1,9 @@
 """The museum's window on X: reads audience posts, posts replies, paced by X's own headers.
 
-Wraps tweepy's AsyncClient. Callers see `XPost`s and four kinds of failure, never tweepy's
-exceptions: the rest of the bot does not depend on the client library.
+Wraps tweepy's AsyncClient. Callers see `XPost`s and typed failures, never tweepy's
+exceptions: the rest of the bot does not depend on the client library. The failures say what
+would fix them: waiting (rate limit, outage), the museum's keys or app enrolment, credits, or
+a different request.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import aiohttp
@@ -33,6 +36,8 @@ TWEET_FIELDS = [
 ]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 USER_FIELDS = ["username", "name"]
+# 403 details that are about the keys' permissions, not about what was posted.
+_KEY_PROBLEMS = ("permission", "oauth", "unsupported authentication", "not permitted")
 
 
 class XError(Exception):
@@ -46,8 +51,26 @@ class XRateLimited(XError):
         self.reset_at = reset_at
 
 
+class Access(StrEnum):
+    """What the staff must fix when X refuses the museum itself rather than a request."""
+
+    KEYS = "keys"  # 401, or keys without the permission the call needs
+    ENROLMENT = "enrolment"  # the developer app is not enrolled for API access
+    CREDITS = "credits"  # pay-per-use credits are spent (402)
+
+
 class XAuthFailed(XError):
-    """X refused the keys (401) or the app's access (403 on a read)."""
+    """X refused the keys (401), the app (403 client-not-enrolled) or the keys' access."""
+
+    def __init__(self, message: str, reason: Access = Access.KEYS) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class XPaymentRequired(XError):
+    """402: the account's credits are spent; nothing is read or posted until they are topped up."""
+
+    reason = Access.CREDITS
 
 
 class XUnavailable(XError):
@@ -57,10 +80,12 @@ class XUnavailable(XError):
 class XRejected(XError):
     """X refused this request for its content (400 or 403 on a post); retrying will not help."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, parameters: frozenset[str] = frozenset()) -> None:
         super().__init__(f"X refused the request ({status}): {detail}")
         self.status = status
         self.detail = detail
+        # The request parameters X named as invalid (e.g. a `since_id` older than 7 days).
+        self.parameters = parameters
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,29 @@ class Page:
 def _detail(exc: tweepy.HTTPException) -> str:
     messages = [str(m) for m in getattr(exc, "api_messages", [])]
     return "; ".join(messages) or str(getattr(exc.response, "reason", "") or "")
+
+
+def _parameters(exc: tweepy.HTTPException) -> frozenset[str]:
+    names: set[str] = set()
+    for error in getattr(exc, "api_errors", []):
+        if isinstance(error, dict) and isinstance(error.get("parameters"), dict):
+            names.update(error["parameters"])
+    return frozenset(names)
+
+
+async def _problem(exc: tweepy.HTTPException) -> dict[str, Any]:
+    """X's problem document of a failed call (tweepy keeps only its messages)."""
+    try:
+        body = await exc.response.json()
+    except (ValueError, aiohttp.ClientError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _not_enrolled(problem: dict[str, Any]) -> bool:
+    return str(problem.get("reason", "")).endswith("not-enrolled") or str(
+        problem.get("type", "")
+    ).endswith("/client-forbidden")
 
 
 class XGateway:
@@ -109,6 +157,8 @@ class XGateway:
             raise XRateLimited(endpoint, self._blocked_until[endpoint])
         try:
             response = await request()
+            self._note_limits(endpoint, response)
+            body: dict[str, Any] = await response.json()
         except tweepy.TooManyRequests as exc:
             reset = float(exc.reset_time or now + 60)
             self._blocked_until[endpoint] = reset
@@ -116,19 +166,21 @@ class XGateway:
         except tweepy.Unauthorized as exc:
             raise XAuthFailed(f"X refused the credentials on {endpoint}: {_detail(exc)}") from None
         except tweepy.Forbidden as exc:
-            if read:
-                # A read is refused only when the app or its keys lack access.
-                raise XAuthFailed(f"X refused access to {endpoint}: {_detail(exc)}") from None
-            raise XRejected(403, _detail(exc)) from None
+            raise await _forbidden(endpoint, exc, read=read) from None
         except tweepy.TwitterServerError as exc:
             raise XUnavailable(f"X failed on {endpoint} ({exc.response.status})") from None
         except tweepy.HTTPException as exc:
             status = int(getattr(exc.response, "status", 0))
-            raise XRejected(status, _detail(exc)) from None
-        except (TimeoutError, aiohttp.ClientError) as exc:
+            if status == 402:
+                # X's only 402: the pay-per-use credits are spent, whatever the problem's title.
+                raise XPaymentRequired(
+                    f"X credits are spent ({endpoint}): {_detail(exc)}"
+                ) from None
+            raise XRejected(status, _detail(exc), _parameters(exc)) from None
+        except (OSError, aiohttp.ClientError) as exc:
+            # TimeoutError and connection resets are OSErrors; a body that is not JSON (a
+            # proxy's error page) is a ClientError: all are X being out of reach for now.
             raise XUnavailable(f"X unreachable on {endpoint}: {type(exc).__name__}") from None
-        self._note_limits(endpoint, response)
-        body: dict[str, Any] = await response.json()
         return body
 
     def _note_limits(self, endpoint: str, response: aiohttp.ClientResponse) -> None:
@@ -142,12 +194,15 @@ class XGateway:
         body = await self._call("getUsersMe", lambda: self._client.get_me(user_auth=True))
         return XAccount(id=body["data"]["id"], username=body["data"]["username"])
 
-    async def mentions(self, user_id: str, since_id: str | None, token: str | None) -> Page:
+    async def mentions(self, user_id: str, since: str | datetime | None, token: str | None) -> Page:
+        """A page of the museum's mentions after `since` (a post id or a moment), newest first."""
+        since_id, start_time = _since(since)
         body = await self._call(
             "getUsersMentions",
             lambda: self._client.get_users_mentions(
                 user_id,
                 since_id=since_id,
+                start_time=start_time,
                 pagination_token=token,
                 max_results=100,
                 tweet_fields=TWEET_FIELDS,
@@ -157,12 +212,15 @@ class XGateway:
         )
         return _page(body)
 
-    async def search(self, query: str, since_id: str | None, token: str | None) -> Page:
+    async def search(self, query: str, since: str | datetime | None, token: str | None) -> Page:
+        """A page of recent search after `since` (a post id or a moment), newest first."""
+        since_id, start_time = _since(since)
         body = await self._call(
             "searchPostsRecent",
             lambda: self._client.search_recent_tweets(
                 query,
                 since_id=since_id,
+                start_time=start_time,
                 next_token=token,
                 max_results=100,
                 tweet_fields=TWEET_FIELDS,
@@ -214,6 +272,24 @@ class XGateway:
                 user_auth=True,
             ),
         )
+
+
+def _since(since: str | datetime | None) -> tuple[str | None, datetime | None]:
+    # X takes one or the other: search refuses `since_id` and `start_time` together.
+    if isinstance(since, datetime):
+        return None, since
+    return since, None
+
+
+async def _forbidden(endpoint: str, exc: tweepy.Forbidden, *, read: bool) -> XError:
+    """A 403 is the museum's keys or app, or (on a post only) the post itself."""
+    detail = _detail(exc)
+    if _not_enrolled(await _problem(exc)):
+        return XAuthFailed(f"X refused the app on {endpoint}: {detail}", Access.ENROLMENT)
+    if read or any(word in detail.lower() for word in _KEY_PROBLEMS):
+        # A read is refused only when the app or its keys lack access.
+        return XAuthFailed(f"X refused access to {endpoint}: {detail}")
+    return XRejected(403, detail)
 
 
 def _page(body: dict[str, Any]) -> Page:

@@ -1,7 +1,16 @@
 """Brings audience posts from X into the database: the museum's mentions and the hashtag search.
 
-A source's cursor moves only after every page of a poll is stored, so a failure half-way
-re-reads instead of skipping. Storing is idempotent, so re-reading costs money, not duplicates.
+Nothing lost, nothing twice, nobody stuck:
+- A source's cursor moves only after every page of a poll is stored, so a failure half-way
+  re-reads instead of skipping. Storing is idempotent, so re-reading costs money, not duplicates.
+- A cursor is never dropped. A source's first poll records where reading starts before it asks
+  X anything, so even an empty or failed first poll leaves a starting point; every later poll
+  pages all the way down to the cursor, and records the moment up to which all is stored.
+- When X no longer accepts a post id (search reaches back 7 days), reading resumes from that
+  moment if X still reaches it (a quiet week), else from the oldest moment X allows, paging
+  through everything since; the stretch nobody can read any more is reported as a `Gap`.
+- When X refuses the museum (keys, app enrolment, spent credits) or cannot be reached, polls
+  back off exponentially, and the staff group hears once when it starts and once when it ends.
 """
 
 from __future__ import annotations
@@ -10,15 +19,18 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from opsbot.services import alerts, inbox
 from opsbot.x.gateway import (
+    Access,
     Page,
     XAccount,
     XAuthFailed,
     XGateway,
+    XPaymentRequired,
     XRateLimited,
     XRejected,
     XUnavailable,
@@ -29,8 +41,27 @@ log = logging.getLogger(__name__)
 MENTIONS = "mentions"
 SEARCH = "search"
 SOURCES = (MENTIONS, SEARCH)
-AUTH_ALERT = "x-auth"
+# Back-off caps: an outage may end any minute; refused keys or spent credits need a person.
 MAX_BACKOFF = 300.0
+REFUSED_BACKOFF = 900.0
+# The staff group hears of an outage after this many failed polls in a row, or this long.
+UNREACHABLE_POLLS = 3
+UNREACHABLE_SECONDS = 300.0
+# How far back recent search reaches.
+SEARCH_WINDOW = timedelta(days=7)
+# Room for the difference between the bot's clock and X's, and for the pages of one poll.
+CLOCK_SLACK = timedelta(minutes=5)
+TWITTER_EPOCH_MS = 1_288_834_974_657
+_CURSOR_PARAMETERS = frozenset({"since_id", "start_time"})
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Posts of `source` between `start` and `end` that X will no longer return."""
+
+    source: str
+    start: datetime
+    end: datetime
 
 
 @dataclass
@@ -38,15 +69,34 @@ class PollResult:
     new_question_ids: list[int] = field(default_factory=list)
     rate_limited_until: float | None = None
     unavailable: bool = False
-    auth_failed: bool = False
-    # True only on the poll where X started (or stopped) refusing the keys.
-    auth_alert_raised: bool = False
-    auth_alert_cleared: bool = False
+    # X refused a request for what it asked (not the cursor, which restarts instead).
+    rejected: bool = False
+    # Why X refused the museum on this poll, if it did.
+    refused: Access | None = None
+    gaps: list[Gap] = field(default_factory=list)
+    # Alerts that started or ended on this poll (each is in exactly one poll's result).
+    raised: list[str] = field(default_factory=list)
+    cleared: list[str] = field(default_factory=list)
+
+    @property
+    def caught_up(self) -> bool:
+        """X answered every source: everything posted until now is stored."""
+        return not (
+            self.unavailable
+            or self.rejected
+            or self.refused is not None
+            or self.rate_limited_until is not None
+        )
 
 
 def search_query(hashtags: Sequence[str], museum_handle: str) -> str:
     tags = " OR ".join(hashtags)
     return f"({tags}) -is:retweet -from:{museum_handle}"
+
+
+def posted_at(post_id: str) -> datetime:
+    """When a post was made, read from its snowflake id."""
+    return datetime.fromtimestamp(((int(post_id) >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
 
 
 class Poller:
@@ -64,27 +114,52 @@ class Poller:
         self._clock = clock
         self._account: XAccount | None = None
         self._failures = 0
+        self._refused = False
+        self._outage_polls = 0
+        self._outage_since: float | None = None
 
     @property
     def account(self) -> XAccount | None:
         return self._account
 
-    async def _fetch(self, source: str, since_id: str | None, token: str | None) -> Page:
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    async def _fetch(self, source: str, since: str | datetime | None, token: str | None) -> Page:
         assert self._account is not None
         if source == MENTIONS:
-            return await self._gateway.mentions(self._account.id, since_id, token)
+            return await self._gateway.mentions(self._account.id, since, token)
         query = search_query(self._hashtags, self._account.username)
-        return await self._gateway.search(query, since_id, token)
+        return await self._gateway.search(query, since, token)
 
-    async def poll_source(self, source: str) -> list[int]:
-        assert self._account is not None
+    async def poll_source(self, source: str, result: PollResult) -> None:
+        """Read one source into the database; its new questions and any gap go to `result`."""
         async with self._sessionmaker.begin() as session:
-            since_id = await inbox.get_cursor(session, source)
+            cursor = await inbox.get_cursor(session, source)
+            if cursor is None:
+                await inbox.start_cursor(session, source, self._now() - CLOCK_SLACK)
+        if cursor is None:
+            # The very first poll: the newest page is enough, older posts are history.
+            result.new_question_ids += await self._read(source, None, whole=False)
+            return
+        try:
+            since = cursor.since_id or cursor.read_until
+            result.new_question_ids += await self._read(source, since, whole=True)
+        except XRejected as exc:
+            if not exc.parameters & _CURSOR_PARAMETERS:
+                raise
+            start = await self._restart(source, cursor, exc, result)
+            result.new_question_ids += await self._read(source, start, whole=True)
+
+    async def _read(self, source: str, since: str | datetime | None, *, whole: bool) -> list[int]:
+        """Store every page after `since` (only the newest unless `whole`), then move the cursor."""
+        assert self._account is not None
+        started = self._now()
         new_ids: list[int] = []
         newest: str | None = None
         token: str | None = None
         while True:
-            page = await self._fetch(source, since_id, token)
+            page = await self._fetch(source, since, token)
             newest = newest or page.newest_id
             async with self._sessionmaker.begin() as session:
                 new_ids += await inbox.store_posts(
@@ -94,53 +169,125 @@ class Poller:
                     museum_id=self._account.id,
                     museum_handle=self._account.username,
                 )
-            # With no cursor yet, the newest page is enough: older posts are history.
-            if not page.next_token or since_id is None:
+            if not page.next_token or not whole:
                 break
             token = page.next_token
-        if newest is not None:
-            async with self._sessionmaker.begin() as session:
-                await inbox.save_cursor(session, source, newest)
+        async with self._sessionmaker.begin() as session:
+            # Whatever X had when this read began is stored now, but for what its search had
+            # not indexed yet: hence the slack.
+            await inbox.save_cursor(session, source, newest, started - CLOCK_SLACK)
         return new_ids
 
+    async def _restart(
+        self, source: str, cursor: inbox.Cursor, exc: XRejected, result: PollResult
+    ) -> datetime:
+        """X no longer takes the cursor (search reaches back 7 days): where reading resumes.
+
+        From where everything is read, if X still reaches back that far (a quiet week leaves an
+        old post id but a recent `read_until`); else from the oldest moment X allows, and the
+        stretch in between is a gap.
+        """
+        read = [cursor.read_until] if cursor.read_until else []
+        if cursor.since_id:
+            read.append(posted_at(cursor.since_id))
+        held = max(read) if read else None
+        oldest = self._now() - SEARCH_WINDOW + CLOCK_SLACK
+        if held is None or (held >= oldest and cursor.since_id is None):
+            # X refused a moment it should take: restarting there would not help.
+            raise exc
+        start = max(held, oldest)
+        log.warning(
+            "X no longer accepts the %s cursor (%s); reading again from %s",
+            source,
+            exc.detail,
+            start.isoformat(),
+        )
+        async with self._sessionmaker.begin() as session:
+            await inbox.restart_cursor(session, source, start)
+        if held < start:
+            # Told even if the new reading fails half-way: the next poll resumes from `start`.
+            result.gaps.append(Gap(source, held, start))
+        return start
+
     async def poll(self) -> PollResult:
-        """Poll every source; one source's failure does not hold back the other."""
+        """Poll every source; one source's failure does not hold back the other.
+
+        Refused keys and spent credits hold for the whole account, so they end the poll.
+        """
         result = PollResult()
         resets: list[float] = []
+        read = False
         for source in SOURCES:
             try:
                 if self._account is None:
                     self._account = await self._gateway.me()
-                result.new_question_ids += await self.poll_source(source)
+                await self.poll_source(source, result)
+                read = True
+            except (XAuthFailed, XPaymentRequired) as exc:
+                result.refused = exc.reason
+                self._log_refusal(exc)
+                break
             except XRateLimited as exc:
                 log.warning("%s", exc)
                 resets.append(exc.reset_at)
-            except XAuthFailed as exc:
-                log.error("%s", exc)
-                result.auth_failed = True
             except XUnavailable as exc:
-                log.warning("%s", exc)
+                log.warning("%s; trying again later", exc)
                 result.unavailable = True
             except XRejected as exc:
-                # X refuses the cursor itself (search keeps 7 days; a bot offline longer
-                # holds a since_id it no longer accepts): start again from the newest posts.
-                log.error("X refused the %s poll (%s); starting that source afresh", source, exc)
-                async with self._sessionmaker.begin() as session:
-                    await inbox.forget_cursor(session, source)
+                # Not the cursor (that restarts above): a query X does not take. The cursor
+                # stays, so nothing is skipped once the query is fixed.
+                log.error("X refused the %s poll (%s); its cursor is kept", source, exc)
+                result.rejected = True
         if len(resets) == len(SOURCES):
             result.rate_limited_until = min(resets)
-        self._failures = self._failures + 1 if result.unavailable else 0
-        async with self._sessionmaker.begin() as session:
-            if result.auth_failed:
-                result.auth_alert_raised = await alerts.raise_alert(session, AUTH_ALERT)
-            elif not result.unavailable and not resets:
-                result.auth_alert_cleared = await alerts.clear_alert(session, AUTH_ALERT)
+        failed = result.unavailable or result.rejected or result.refused is not None
+        self._failures = self._failures + 1 if failed else 0
+        self._refused = result.refused is not None
+        await self._update_alerts(result, read)
         return result
+
+    def _log_refusal(self, exc: XAuthFailed | XPaymentRequired) -> None:
+        # Once loudly when it starts; the back-off keeps the rest of the lines few.
+        if self._refused:
+            log.warning("%s", exc)
+        else:
+            log.error("%s; not reading X until it is fixed", exc)
+
+    async def _update_alerts(self, result: PollResult, read: bool) -> None:
+        now = self._clock()
+        if result.unavailable:
+            self._outage_polls += 1
+            self._outage_since = self._outage_since or now
+        else:
+            self._outage_polls, self._outage_since = 0, None
+        lasting = self._outage_since is not None and (
+            self._outage_polls >= UNREACHABLE_POLLS
+            or now - self._outage_since >= UNREACHABLE_SECONDS
+        )
+        wanted = {
+            alerts.X_READ_ACCESS: result.refused in (Access.KEYS, Access.ENROLMENT),
+            alerts.X_CREDITS: result.refused == Access.CREDITS,
+            alerts.X_UNREACHABLE: lasting,
+        }
+        # An alert ends only when X has been read again (or, for an outage, answered).
+        ended = {
+            alerts.X_READ_ACCESS: read,
+            alerts.X_CREDITS: read,
+            alerts.X_UNREACHABLE: not result.unavailable,
+        }
+        async with self._sessionmaker.begin() as session:
+            for key, active in wanted.items():
+                if active and await alerts.raise_alert(session, key):
+                    result.raised.append(key)
+                elif not active and ended[key] and await alerts.clear_alert(session, key):
+                    result.cleared.append(key)
 
     def next_delay(self, result: PollResult, interval: float) -> float:
         """Seconds until the next poll: the interval, X's reset, or a growing back-off."""
         if result.rate_limited_until is not None:
             return max(interval, result.rate_limited_until - self._clock() + 1.0)
-        if result.unavailable:
-            return min(interval * 2.0 ** (self._failures - 1), max(MAX_BACKOFF, interval))
+        if self._failures:
+            cap = REFUSED_BACKOFF if result.refused is not None else MAX_BACKOFF
+            growth = 2.0 ** min(self._failures - 1, 20)
+            return min(interval * growth, max(cap, interval))
         return interval

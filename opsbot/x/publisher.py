@@ -3,7 +3,9 @@
 A claimed answer is `posting`. If the outcome of a post is unknown (timeout, 5xx, a crash
 between X accepting it and the database recording it), the next attempt first looks for the
 museum's reply on X and adopts it. A 403 "duplicate content" is treated the same way: the
-post probably exists, so it is looked for, never blindly retried.
+post probably exists, so it is looked for, never blindly retried. When X refuses the museum
+itself (keys, app enrolment, spent credits) the answer waits in the queue with that reason,
+never as a refusal of its text.
 """
 
 from __future__ import annotations
@@ -20,11 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from opsbot.db.models import AnswerStatus, QuestionStatus
 from opsbot.services import alerts, answers, audit, questions
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
-from opsbot.x.gateway import XAccount, XAuthFailed, XGateway, XRateLimited, XRejected, XUnavailable
+from opsbot.x.gateway import (
+    Access,
+    XAccount,
+    XAuthFailed,
+    XGateway,
+    XPaymentRequired,
+    XRateLimited,
+    XRejected,
+    XUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
-AUTH_ALERT = "x-post-auth"
 AUTH_RETRY = timedelta(minutes=2)
 # Seconds before retrying a post whose outcome is unknown, by attempt.
 RETRY_BACKOFF = (10.0, 30.0, 120.0, 300.0)
@@ -51,18 +61,14 @@ class PublishResult:
     retry_at: datetime | None = None
     detail: str = ""
     weighted_length: int = 0
-    auth_alert_raised: bool = False
+    # Queued because X refused the museum itself, and why.
+    refused: Access | None = None
+    # True for the one publication that started that refusal's alert.
+    alert_raised: bool = False
 
 
 def _is_duplicate(exc: XRejected) -> bool:
     return exc.status == 403 and "duplicate" in exc.detail.lower()
-
-
-def _is_permission(exc: XRejected) -> bool:
-    detail = exc.detail.lower()
-    return exc.status == 403 and (
-        "permission" in detail or "oauth" in detail or "unsupported authentication" in detail
-    )
 
 
 class Publisher:
@@ -149,8 +155,8 @@ class Publisher:
             return PublishResult(
                 Published.QUEUED, root_id, question.id, result.post_ids, retry_at, str(exc)
             )
-        except XAuthFailed as exc:
-            return await self._auth_failed(root_id, question.id, result.post_ids, str(exc))
+        except (XAuthFailed, XPaymentRequired) as exc:
+            return await self._refused(root_id, question.id, result.post_ids, exc)
         except XUnavailable as exc:
             attempt = max(part.attempts for part in parts)
             backoff = self.retry_backoff[min(attempt, len(self.retry_backoff)) - 1]
@@ -177,7 +183,7 @@ class Publisher:
             return refused.result
         async with self._sessionmaker.begin() as session:
             await answers.mark_answered(session, question.id, parts[0].curator_id)
-            await alerts.clear_alert(session, AUTH_ALERT)
+            await alerts.clear_alert(session, alerts.X_POST_ACCESS)
         return result
 
     async def _post(self, text: str, reply_to: str, museum: XAccount) -> str:
@@ -190,8 +196,6 @@ class Publisher:
                 if existing is not None:
                     return existing
                 raise _Refused(PublishResult(Published.DUPLICATE, 0, detail=exc.detail)) from None
-            if _is_permission(exc):
-                raise XAuthFailed(exc.detail) from None
             if exc.status == 400:
                 length = weighted_length(text)
                 raise _Refused(
@@ -208,21 +212,28 @@ class Publisher:
                 ) from None
             raise _Refused(PublishResult(Published.FAILED, 0, detail=exc.detail)) from None
 
-    async def _auth_failed(
-        self, root_id: int, question_id: int, post_ids: list[str], detail: str
+    async def _refused(
+        self,
+        root_id: int,
+        question_id: int,
+        post_ids: list[str],
+        exc: XAuthFailed | XPaymentRequired,
     ) -> PublishResult:
         retry_at = self._now() + self.auth_retry
+        # Spent credits stop reading too: one alert for both, shared with the poller.
+        key = alerts.X_CREDITS if exc.reason == Access.CREDITS else alerts.X_POST_ACCESS
         async with self._sessionmaker.begin() as session:
-            await answers.mark_queued(session, root_id, retry_at, detail)
-            raised = await alerts.raise_alert(session, AUTH_ALERT)
+            await answers.mark_queued(session, root_id, retry_at, str(exc), exc.reason)
+            raised = await alerts.raise_alert(session, key)
         return PublishResult(
             Published.QUEUED,
             root_id,
             question_id,
             post_ids,
             retry_at,
-            detail,
-            auth_alert_raised=raised,
+            str(exc),
+            refused=exc.reason,
+            alert_raised=raised,
         )
 
 

@@ -126,6 +126,7 @@ async def raw(emu: XEmulator) -> AsyncIterator[aiohttp.ClientSession]:
 
 
 BEARER = {"Authorization": f"Bearer {KEYS['bearer_token']}"}
+PROBLEM = "application/problem+json"
 
 
 async def get_raw(
@@ -603,6 +604,67 @@ async def test_search_time_bounds_and_paging(emu: XEmulator, x: AsyncClient, clo
         )
     since = await x.search_recent_tweets("#museumsalon", since_id=first["data"][4]["id"])
     assert [p["id"] for p in since["data"]] == [p["id"] for p in first["data"][:4]]
+
+
+async def test_a_cursor_older_than_the_search_window_is_400_but_mentions_take_it(
+    emu: XEmulator, x: AsyncClient, clock: Clock
+) -> None:
+    old = emu.visitor_posts("anna", "@museum old #museumsalon")
+    clock.advance(8 * 86400)
+    new = emu.visitor_posts("anna", "@museum new #museumsalon")
+    with pytest.raises(tweepy.BadRequest) as caught:
+        await x.search_recent_tweets("#museumsalon", since_id=old["id"])
+    assert [list(e["parameters"]) for e in caught.value.api_errors] == [["since_id"]]
+    check_spec("searchPostsRecent", 400, await caught.value.response.json(), PROBLEM)
+    mentions = await x.get_users_mentions(emu.museum["id"], since_id=old["id"])
+    assert [p["id"] for p in mentions["data"]] == [new["id"]]
+    eight_days_ago = datetime.fromtimestamp(clock.now - 8 * 86400, UTC)
+    mentions = await x.get_users_mentions(emu.museum["id"], start_time=eight_days_ago)
+    assert [p["id"] for p in mentions["data"]] == [new["id"], old["id"]]
+    # X takes one lower bound on search, never both.
+    a_day_ago = datetime.fromtimestamp(clock.now - 86400, UTC)
+    with pytest.raises(tweepy.BadRequest, match="At most one of `start_time`, `since_id`"):
+        await x.search_recent_tweets("#museumsalon", since_id=new["id"], start_time=a_day_ago)
+    found = await x.search_recent_tweets("#museumsalon", start_time=a_day_ago)
+    assert [p["id"] for p in found["data"]] == [new["id"]]
+
+
+async def test_an_unenrolled_app_and_spent_credits_refuse_every_call(
+    emu: XEmulator, x: AsyncClient, raw: aiohttp.ClientSession
+) -> None:
+    emu.set_account(enrolled=False)
+    with pytest.raises(tweepy.Forbidden) as forbidden:
+        await x.search_recent_tweets("#museumsalon")
+    problem = await forbidden.value.response.json()
+    assert problem["reason"] == "client-not-enrolled"
+    assert problem["type"] == "https://api.x.com/2/problems/client-forbidden"
+    with pytest.raises(tweepy.Forbidden, match="attached to a Project"):
+        await x.create_tweet(text="Ответ", user_auth=True)
+    emu.set_account(enrolled=True, credits=False)
+    for call in (
+        lambda: x.get_users_mentions(emu.museum["id"]),
+        lambda: x.create_tweet(text="Ответ", user_auth=True),
+    ):
+        with pytest.raises(tweepy.HTTPException) as spent:
+            await call()
+        assert spent.value.response.status == 402
+        assert spent.value.api_messages == ["credits depleted"]
+    async with raw.get(X + f"/2/users/{emu.museum['id']}/mentions", headers=BEARER) as response:
+        assert response.status == 402
+        assert response.content_type == PROBLEM
+        assert (await response.json())["type"] == "https://api.x.com/2/problems/credits-depleted"
+    assert emu.museum_posts() == []
+    async with aiohttp.ClientSession(base_url=emu.base_url) as http:
+        async with http.post("/control/account", json={"credits": True}) as r:
+            assert (await r.json())["data"] == {"enrolled": True, "credits": True}
+        async with http.post("/control/account", json={"credits": "yes"}) as r:
+            assert r.status == 400
+        async with http.post("/control/faults", json={"status": 402}) as r:
+            assert r.status == 201
+    with pytest.raises(tweepy.HTTPException, match="credits depleted"):
+        await x.search_recent_tweets("#museumsalon")
+    assert await x.search_recent_tweets("#museumsalon") == {"meta": {"result_count": 0}}
+    assert [r.status for r in emu.requests][-2:] == [402, 200]
 
 
 # --- creating posts -----------------------------------------------------------------------------

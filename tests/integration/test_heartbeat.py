@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from opsbot.db.base import utcnow
 from opsbot.db.engine import create_engine, create_sessionmaker
-from opsbot.db.models import Heartbeat
+from opsbot.db.models import Heartbeat, XCursor
 from opsbot.emulators.base import Fault
 from opsbot.emulators.sandbox import STAFF_CHAT_ID, Sandbox
 from opsbot.runtime import running
@@ -51,12 +51,20 @@ async def beats_after(
 
 
 async def age_heartbeat(settings: Settings, by: timedelta) -> datetime:
-    """Pretend the last run stopped `by` ago; returns the moment it stopped."""
+    """Pretend the last run stopped `by` ago; returns the moment it stopped.
+
+    What the run had read of X is moved back as well, so that posts dated in the gap are
+    posts the bot has not read yet.
+    """
     stopped = utcnow() - by
     engine = create_engine(settings.database_url)
     try:
         async with create_sessionmaker(engine).begin() as session:
             await session.execute(update(Heartbeat).values(at=stopped))
+            for cursor in await session.scalars(select(XCursor)):
+                cursor.since_id = None
+                if cursor.read_until is not None:
+                    cursor.read_until -= by
     finally:
         await engine.dispose()
     return stopped
@@ -153,7 +161,7 @@ async def test_after_a_long_downtime_the_staff_hear_how_long_and_what_was_asked(
     x.visitor_posts(
         "early",
         "@museum Before it stopped #museumsalon",
-        created_at=stopped - timedelta(minutes=15),
+        created_at=stopped - timedelta(minutes=2),
     )
     x.visitor_posts(
         "ivan", "@museum Вопрос в простое #museumsalon", created_at=stopped + timedelta(minutes=5)
