@@ -1,7 +1,6 @@
 """Alembic environment: async engine, the models' metadata, the URL from OPSBOT_DATABASE_URL."""
 
 import asyncio
-import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -9,19 +8,16 @@ from sqlalchemy.engine import Connection
 from opsbot.db import models  # noqa: F401  (registers the tables on Base.metadata)
 from opsbot.db.base import Base, UTCDateTime
 from opsbot.db.engine import create_engine
-from opsbot.settings import normalise_database_url
+from opsbot.settings import load_database_settings
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def database_url() -> str:
-    # No alembic.ini: the project is configured in pyproject.toml and the URL comes from the
-    # same variable the bot reads.
-    url = config.attributes.get("database_url") or os.environ.get(
-        "OPSBOT_DATABASE_URL", "sqlite:///opsbot.sqlite3"
-    )
-    return normalise_database_url(url)
+    # No alembic.ini: the project is configured in pyproject.toml, and the URL is read as
+    # `opsbot db upgrade` reads it (the environment, then `.env`; empty means the default).
+    return load_database_settings().database_url
 
 
 def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:

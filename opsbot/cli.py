@@ -6,53 +6,75 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from opsbot.logs import configure_logging
-from opsbot.settings import Settings, SettingsError, load_settings
+from opsbot.failures import ExitCode, StartupError
+from opsbot.logs import RedactingFormatter, configure_logging
+from opsbot.settings import (
+    DatabaseSettings,
+    SettingsError,
+    load_database_settings,
+    load_settings,
+)
 
 log = logging.getLogger("opsbot")
+AnySettings = TypeVar("AnySettings", bound=DatabaseSettings)
 
 
-def _settings() -> Settings:
+def _load(loader: Callable[[], AnySettings]) -> AnySettings:
     try:
-        return load_settings()
+        return loader()
     except SettingsError as exc:
         print(f"opsbot: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(ExitCode.SETTINGS) from None
+
+
+def _refuse(error: StartupError, formatter: RedactingFormatter) -> int:
+    """One line for a cause the person can fix: no traceback, no secret."""
+    print(f"opsbot: {formatter.redact(str(error))}", file=sys.stderr)
+    return error.code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = _settings()
-    configure_logging(args.log_level or settings.log_level, settings.secrets())
+    settings = _load(load_settings)
+    formatter = configure_logging(args.log_level or settings.log_level, settings.secrets())
     from opsbot.runtime import run_until_signal
 
-    log.info("opsbot starting")
-    asyncio.run(run_until_signal(settings))
+    try:
+        asyncio.run(run_until_signal(settings))
+    except StartupError as exc:
+        return _refuse(exc, formatter)
     log.info("opsbot stopped")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    settings = _settings()
-    configure_logging(args.log_level or settings.log_level, settings.secrets())
+    # Only the database: a migration step (a container's, say) is not given the bot's tokens.
+    settings = _load(load_database_settings)
+    formatter = configure_logging(args.log_level or settings.log_level, settings.secrets())
     from opsbot.db.engine import create_engine
     from opsbot.db.migrate import upgrade
+    from opsbot.failures import reach_database
 
     async def _upgrade() -> None:
+        await reach_database(settings.database_url)
         engine = create_engine(settings.database_url)
         try:
             await upgrade(engine)
         finally:
             await engine.dispose()
 
-    asyncio.run(_upgrade())
+    try:
+        asyncio.run(_upgrade())
+    except StartupError as exc:
+        return _refuse(exc, formatter)
     print("database is up to date")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = _load(load_settings)
     configure_logging(args.log_level or "WARNING", settings.secrets())
     from opsbot.check import run_checks
 
@@ -144,4 +166,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:
         # Through logging, whose formatter masks secrets: a bare traceback could show a token.
         log.critical("opsbot stopped on an unexpected error", exc_info=True)
-        return 1
+        return ExitCode.UNEXPECTED

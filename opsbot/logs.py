@@ -49,8 +49,9 @@ def configure_logging(level: str, secrets: Iterable[str]) -> RedactingFormatter:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # Every poll and long-poll would otherwise log a line at INFO.
+    # Every poll and long-poll would otherwise log a line at INFO, and alembic a line for each
+    # of its plugins on every start.
     if root.level > logging.DEBUG:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        for name in ("httpx", "apscheduler", "alembic.runtime.plugins"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     return formatter

@@ -1,18 +1,45 @@
-"""Running the bot: started and stopped the same way by `opsbot run`, the demo and the tests."""
+"""Running the bot: started and stopped the same way by `opsbot run`, the demo and the tests.
+
+Start-up reaches Telegram (the token), X (the keys) and the database, in that order, before
+anything is migrated or sent. What a person can fix there comes out as one `StartupError`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from telegram import Update
+from telegram.error import TelegramError
 
+from opsbot import failures
 from opsbot.app import build_application, post_init, post_shutdown
 from opsbot.settings import Settings
 from opsbot.telegram.context import OpsbotApplication
+from opsbot.x.gateway import XError, XRateLimited, gateway_from_settings
+
+log = logging.getLogger(__name__)
+
+
+async def check_x(settings: Settings) -> None:
+    """The keys work and belong to the museum: replies must not go out from someone else."""
+    gateway = gateway_from_settings(settings)
+    try:
+        account = await gateway.me()
+    except XRateLimited as exc:
+        # The keys were accepted; the poller waits for the window itself.
+        log.warning("%s; starting anyway", exc)
+        return
+    except XError as exc:
+        raise failures.x(exc) from exc
+    finally:
+        await gateway.close()
+    if account.username.lower() != settings.x_account.lower():
+        raise failures.x_account(account.username, settings.x_account)
 
 
 @contextlib.asynccontextmanager
@@ -29,8 +56,13 @@ async def running(
     application = build_application(settings)
     if clock is not None:
         application.bot_data.clock = clock
-    await application.initialize()
     try:
+        await application.initialize()  # getMe: the token
+    except TelegramError as exc:
+        raise failures.telegram(exc, settings.telegram_api_url) from exc
+    try:
+        await check_x(settings)
+        await failures.reach_database(settings.database_url)
         await post_init(application)
         assert application.updater is not None
         await application.updater.start_polling(
@@ -55,4 +87,5 @@ async def run_until_signal(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with running(settings):
+        log.info("opsbot is running")
         await stop.wait()

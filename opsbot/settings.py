@@ -1,13 +1,21 @@
-"""Settings from OPSBOT_* environment variables and an optional `.env` file."""
+"""Settings from OPSBOT_* environment variables and an optional `.env` file.
+
+An empty value is the same as no value: the default applies, so `.env.example` copied as it
+is stays valid. `opsbot db upgrade` reads only `DatabaseSettings`, so a migration step needs
+no token. An error names the variable and never repeats its value, which may be a secret.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from opsbot.services.schedule_parse import parse_duration
 
@@ -21,13 +29,20 @@ class SettingsError(Exception):
 def normalise_database_url(value: str) -> str:
     """Accept the URLs people write and pick the async driver the project ships."""
     scheme, sep, rest = value.partition("://")
-    if not sep:
+    if sep and scheme in ("postgresql", "postgres", "postgresql+asyncpg"):
+        url = f"postgresql+asyncpg://{rest}"
+    elif sep and scheme in ("sqlite", "sqlite+aiosqlite"):
+        url = f"sqlite+aiosqlite://{rest}"
+    else:
         raise ValueError("expected a sqlite:/// or postgresql:// URL")
-    if scheme in ("postgresql", "postgres", "postgresql+asyncpg"):
-        return f"postgresql+asyncpg://{rest}"
-    if scheme in ("sqlite", "sqlite+aiosqlite"):
-        return f"sqlite+aiosqlite://{rest}"
-    raise ValueError("expected a sqlite:/// or postgresql:// URL")
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        # SQLAlchemy's message quotes the URL, password included.
+        raise ValueError(
+            "expected sqlite:///path or postgresql://user:password@host:port/db"
+        ) from None
+    return url
 
 
 def _split_csv(value: object) -> object:
@@ -36,15 +51,60 @@ def _split_csv(value: object) -> object:
     return value
 
 
-class Settings(BaseSettings):
+def _base_url(value: str) -> str:
+    """`scheme://host[:port]`: the clients add their own paths (`/bot<token>/`, `/2/`)."""
+    # The messages never quote the value: a URL pasted from a browser may hold the token.
+    parts = urlsplit(value)
+    try:
+        has_host = bool(parts.hostname) and (parts.port is None or parts.port > 0)
+    except ValueError:  # urllib parses the port lazily, and says so quoting it
+        has_host = False
+    if parts.scheme not in ("http", "https") or not has_host:
+        raise ValueError("expected an http:// or https:// URL: scheme://host[:port]")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("expected only scheme://host[:port], without a path (nor a token)")
+    return value.rstrip("/")
+
+
+def _reminder_offsets(value: str) -> list[timedelta]:
+    if value.strip().lower() == "none":
+        return []
+    offsets = set()
+    for part in value.split(","):
+        parsed = parse_duration(part.strip()) if part.strip() else None
+        if parsed is None or parsed <= timedelta(0) or parsed > timedelta(days=7):
+            raise ValueError("expected offsets such as 24h,1h,10m (up to 7 days), or none")
+        offsets.add(parsed)
+    return sorted(offsets, reverse=True)
+
+
+class DatabaseSettings(BaseSettings):
+    """What `opsbot db upgrade` needs: the database, and how much to log."""
+
     model_config = SettingsConfigDict(
         env_prefix="OPSBOT_",
         env_file=".env",
         env_file_encoding="utf-8",
+        env_ignore_empty=True,
         extra="ignore",
         hide_input_in_errors=True,
     )
 
+    database_url: str = "sqlite+aiosqlite:///opsbot.sqlite3"
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so that logging can redact them wherever they appear."""
+        password = make_url(self.database_url).password
+        return [str(password)] if password else []
+
+
+class Settings(DatabaseSettings):
     telegram_token: SecretStr
     staff_chat_id: int
     moderator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -57,7 +117,6 @@ class Settings(BaseSettings):
     hashtags: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["#museumsalon", "#музейнаягостиная"]
     )
-    database_url: str = "sqlite+aiosqlite:///opsbot.sqlite3"
     timezone: str = "Europe/Moscow"
     default_language: str = "ru"
     poll_live_seconds: float = Field(default=15.0, gt=0)
@@ -75,27 +134,27 @@ class Settings(BaseSettings):
     )
     salon_default_minutes: int = Field(default=60, ge=15, le=240)
     lottery_cooldown_days: int = Field(default=30, ge=0)
-    log_level: str = "INFO"
 
     @field_validator("moderator_ids", "hashtags", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
+    @field_validator("staff_chat_id")
+    @classmethod
+    def _staff_chat(cls, value: int) -> int:
+        if value >= 0:
+            raise ValueError(
+                "a positive id is a person, but group ids are negative, such as "
+                "-1001234567890: add the bot to the staff group and read the id from its log "
+                "line `leaving chat -100…`, or ask a “get id” bot in the group"
+            )
+        return value
+
     @field_validator("reminder_offsets", mode="before")
     @classmethod
     def _offsets(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        offsets = []
-        for part in value.split(","):
-            if not part.strip():
-                continue
-            parsed = parse_duration(part.strip())
-            if parsed is None or parsed <= timedelta(0) or parsed > timedelta(days=7):
-                raise ValueError("expected offsets such as 24h,1h,10m (up to 7 days)")
-            offsets.append(parsed)
-        return sorted(set(offsets), reverse=True)
+        return _reminder_offsets(value) if isinstance(value, str) else value
 
     @field_validator("hashtags")
     @classmethod
@@ -129,19 +188,10 @@ class Settings(BaseSettings):
             raise ValueError(f"expected one of {', '.join(SUPPORTED_LANGUAGES)}")
         return value
 
-    @field_validator("database_url")
-    @classmethod
-    def _database(cls, value: str) -> str:
-        return normalise_database_url(value)
-
     @field_validator("telegram_api_url", "x_api_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value.rstrip("/")
+        return None if value is None else _base_url(value)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -153,8 +203,7 @@ class Settings(BaseSettings):
         return self.hashtags[0]
 
     def secrets(self) -> list[str]:
-        """Every secret value, so that logging can redact them wherever they appear."""
-        return [
+        return super().secrets() + [
             s.get_secret_value()
             for s in (
                 self.telegram_token,
@@ -168,10 +217,13 @@ class Settings(BaseSettings):
         ]
 
 
-def load_settings(**overrides: object) -> Settings:
+AnySettings = TypeVar("AnySettings", bound=DatabaseSettings)
+
+
+def _load(kind: type[AnySettings], overrides: dict[str, object]) -> AnySettings:
     """Read the settings, turning pydantic's report into one line that names the variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
         name = "OPSBOT_" + str(error["loc"][0]).upper() if error["loc"] else "OPSBOT_*"
@@ -179,3 +231,11 @@ def load_settings(**overrides: object) -> Settings:
             raise SettingsError(f"{name} is not set") from None
         message = str(error["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"{name} is malformed: {message}") from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    return _load(Settings, overrides)
+
+
+def load_database_settings(**overrides: object) -> DatabaseSettings:
+    return _load(DatabaseSettings, overrides)

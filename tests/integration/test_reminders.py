@@ -248,3 +248,17 @@ async def said_in_group(sandbox: Sandbox, text: str) -> dict[str, Any]:
         )
 
     return await sandbox.telegram.wait_for(found)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("bot_overrides", [{"reminder_offsets": "none"}])
+async def test_reminders_set_to_none_leave_only_the_start(
+    sandbox: Sandbox, planner: OpsbotApplication, clock: Clock
+) -> None:
+    """OPSBOT_REMINDER_OFFSETS=none: no reminder before a salon, but it still starts."""
+    await command(sandbox, MODERATOR.user_id, "/schedule weekly сб 19:00 Тихо", "Запланировано")
+    async with planner.bot_data.sessionmaker.begin() as session:
+        offsets = {r.offset_minutes for r in await session.scalars(select(Reminder))}
+    assert offsets == {0}
+    clock.set(2026, 12, 5, 18, 59)
+    assert await send_due(planner.bot, planner.bot_data) == 0
+    assert reminders_in(sandbox, STAFF_CHAT_ID) == []
