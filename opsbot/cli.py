@@ -16,6 +16,7 @@ from opsbot.settings import (
     SettingsError,
     load_database_settings,
     load_settings,
+    load_telegram_settings,
 )
 
 log = logging.getLogger("opsbot")
@@ -88,6 +89,16 @@ def cmd_health(args: argparse.Namespace) -> int:
     return health.run(args)
 
 
+def cmd_find_group(args: argparse.Namespace) -> int:
+    settings = _load(load_telegram_settings)
+    configure_logging(args.log_level or "WARNING", settings.secrets())
+    from opsbot.find_group import find_groups
+
+    return asyncio.run(
+        find_groups(settings.telegram_token.get_secret_value(), settings.telegram_api_url)
+    )
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or "INFO", [])
     from opsbot.emulators.sandbox import serve_forever
@@ -127,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     health_check.add_arguments(health)
     health.set_defaults(func=cmd_health)
+
+    commands.add_parser(
+        "find-group",
+        help="list the groups the bot is in, with their ids (needs only OPSBOT_TELEGRAM_TOKEN)",
+    ).set_defaults(func=cmd_find_group)
 
     sandbox = commands.add_parser(
         "sandbox", help="run local emulators of Telegram and X for trying the bot out"

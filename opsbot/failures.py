@@ -34,6 +34,7 @@ class ExitCode(IntEnum):
     X_UNREACHABLE = 6
     DATABASE = 7
     STAFF_GROUP = 8
+    ALREADY_RUNNING = 9
 
 
 class StartupError(Exception):
@@ -56,6 +57,14 @@ def telegram(exc: TelegramError, api_url: str) -> StartupError:
         ExitCode.TELEGRAM_UNREACHABLE,
         f"Telegram at {api_url} did not answer ({exc}): check this machine's network, "
         "proxy or firewall, or OPSBOT_TELEGRAM_API_URL, then start again",
+    )
+
+
+def already_running(where: str) -> StartupError:
+    return StartupError(
+        ExitCode.ALREADY_RUNNING,
+        f"another opsbot is already running {where}: stop it (or give this one another bot "
+        "and database) and start again; the running one was left undisturbed",
     )
 
 

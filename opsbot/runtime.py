@@ -2,6 +2,11 @@
 
 Start-up reaches Telegram (the token), X (the keys) and the database, in that order, before
 anything is migrated or sent. What a person can fix there comes out as one `StartupError`.
+
+Two bots must never serve one group: on one database the instance lock refuses the second;
+on one token, `opsbot run` first listens to Telegram for a moment without taking anything: a
+bot already polling with the token takes its turn back at once (Telegram answers the newcomer
+409), and the newcomer leaves. The running bot sees one interrupted poll and goes on.
 """
 
 from __future__ import annotations
@@ -10,19 +15,56 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import Conflict, TelegramError
 
 from opsbot import failures
 from opsbot.app import build_application, post_init, post_shutdown
+from opsbot.db.instance_lock import AnotherInstanceRunning
 from opsbot.settings import Settings
 from opsbot.telegram.context import OpsbotApplication
 from opsbot.x.gateway import XError, XRateLimited, gateway_from_settings
 
 log = logging.getLogger(__name__)
+
+# Longer than a running bot's pause before it polls again after an interrupted poll (1 s).
+CONFLICT_PROBE_SECONDS = 3
+CONFLICT_WARNING_EVERY = 60.0
+
+
+async def probe_for_another_bot(application: OpsbotApplication, seconds: int) -> None:
+    """Raise if another process polls Telegram with this token; takes up to `seconds`."""
+    try:
+        # No offset: nothing is confirmed, the updates stay for the real polling.
+        await application.bot.get_updates(timeout=seconds, allowed_updates=Update.ALL_TYPES)
+    except Conflict as exc:
+        raise failures.already_running("with this bot's token") from exc
+
+
+class PollErrors:
+    """Polling failures, said in one line each (PTB's default is a traceback a poll)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._conflict_said_at: float | None = None
+
+    def __call__(self, exc: TelegramError) -> None:
+        if isinstance(exc, Conflict):
+            now = self._clock()
+            if self._conflict_said_at is None or now - self._conflict_said_at > (
+                CONFLICT_WARNING_EVERY
+            ):
+                self._conflict_said_at = now
+                log.warning(
+                    "another process polled Telegram with this bot's token; if this repeats, "
+                    "two bots are running: stop the other one"
+                )
+            return
+        log.warning("polling Telegram failed, retrying: %s", exc)
 
 
 async def check_x(settings: Settings) -> None:
@@ -48,10 +90,12 @@ async def running(
     *,
     poll_timeout: int = 30,
     clock: Callable[[], datetime] | None = None,
+    conflict_probe: int = 0,
 ) -> AsyncIterator[OpsbotApplication]:
     """The bot, started: migrated database, services, long polling. Stopped cleanly on exit.
 
     `clock` replaces the bot's "now" for planning and reminders (tests move time with it).
+    `conflict_probe` seconds are spent first making sure no other bot polls with the token.
     """
     application = build_application(settings)
     if clock is not None:
@@ -63,10 +107,18 @@ async def running(
     try:
         await check_x(settings)
         await failures.reach_database(settings.database_url)
-        await post_init(application)
+        if conflict_probe:
+            await probe_for_another_bot(application, conflict_probe)
+        try:
+            await post_init(application)
+        except AnotherInstanceRunning as exc:
+            raise failures.already_running("on this database") from exc
         assert application.updater is not None
         await application.updater.start_polling(
-            allowed_updates=Update.ALL_TYPES, timeout=poll_timeout, drop_pending_updates=False
+            allowed_updates=Update.ALL_TYPES,
+            timeout=poll_timeout,
+            drop_pending_updates=False,
+            error_callback=PollErrors(time.monotonic),
         )
         await application.start()
         try:
@@ -86,6 +138,6 @@ async def run_until_signal(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running(settings):
+    async with running(settings, conflict_probe=CONFLICT_PROBE_SECONDS):
         log.info("opsbot is running")
         await stop.wait()

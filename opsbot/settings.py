@@ -104,8 +104,23 @@ class DatabaseSettings(BaseSettings):
         return [str(password)] if password else []
 
 
-class Settings(DatabaseSettings):
+class TelegramSettings(DatabaseSettings):
+    """What `opsbot find-group` needs: the bot's token and where the Bot API is."""
+
     telegram_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _telegram_url(cls, value: str) -> str:
+        return _base_url(value)
+
+    def secrets(self) -> list[str]:
+        token = self.telegram_token.get_secret_value()
+        return super().secrets() + ([token] if token else [])
+
+
+class Settings(TelegramSettings):
     staff_chat_id: int
     moderator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     x_account: str
@@ -121,7 +136,6 @@ class Settings(DatabaseSettings):
     default_language: str = "ru"
     poll_live_seconds: float = Field(default=15.0, gt=0)
     poll_idle_seconds: float = Field(default=300.0, gt=0)
-    telegram_api_url: str = "https://api.telegram.org"
     x_api_url: str | None = None
     x_timeout_seconds: float = Field(default=30.0, gt=0)
     # Telegram's documented flood limits; tests shrink the windows to keep runs short.
@@ -146,8 +160,8 @@ class Settings(DatabaseSettings):
         if value >= 0:
             raise ValueError(
                 "a positive id is a person, but group ids are negative, such as "
-                "-1001234567890: add the bot to the staff group and read the id from its log "
-                "line `leaving chat -100…`, or ask a “get id” bot in the group"
+                "-1001234567890: add the bot to the staff group, send a message there and run "
+                "`opsbot find-group`"
             )
         return value
 
@@ -188,9 +202,9 @@ class Settings(DatabaseSettings):
             raise ValueError(f"expected one of {', '.join(SUPPORTED_LANGUAGES)}")
         return value
 
-    @field_validator("telegram_api_url", "x_api_url")
+    @field_validator("x_api_url")
     @classmethod
-    def _url(cls, value: str | None) -> str | None:
+    def _x_url(cls, value: str | None) -> str | None:
         return None if value is None else _base_url(value)
 
     @property
@@ -206,7 +220,6 @@ class Settings(DatabaseSettings):
         return super().secrets() + [
             s.get_secret_value()
             for s in (
-                self.telegram_token,
                 self.x_bearer_token,
                 self.x_api_key,
                 self.x_api_secret,
@@ -239,3 +252,7 @@ def load_settings(**overrides: object) -> Settings:
 
 def load_database_settings(**overrides: object) -> DatabaseSettings:
     return _load(DatabaseSettings, overrides)
+
+
+def load_telegram_settings(**overrides: object) -> TelegramSettings:
+    return _load(TelegramSettings, overrides)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from pathlib import Path
+
 import pytest
 
 from opsbot.emulators.sandbox import MODERATOR, STAFF_CHAT_ID, Sandbox
@@ -30,3 +35,24 @@ async def test_a_wrong_token_is_refused_without_showing_it(
     out = capsys.readouterr().out
     assert "Telegram refused" in out
     assert wrong not in out
+
+
+async def test_the_command_needs_only_the_token(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")},
+        "OPSBOT_TELEGRAM_TOKEN": sandbox.credentials["telegram_token"],
+        "OPSBOT_TELEGRAM_API_URL": sandbox.telegram.base_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "opsbot",
+        "find-group",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    assert f"{STAFF_CHAT_ID}\tMuseum staff" in stdout.decode()
