@@ -20,13 +20,14 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from telegram import Update
-from telegram.error import Conflict, TelegramError
+from telegram.error import Conflict, NetworkError, TelegramError
 
 from opsbot import failures
 from opsbot.app import build_application, post_init, post_shutdown
 from opsbot.db.instance_lock import AnotherInstanceRunning
 from opsbot.settings import Settings
-from opsbot.telegram.context import OpsbotApplication
+from opsbot.telegram import heartbeats
+from opsbot.telegram.context import OpsbotApplication, Services
 from opsbot.x.gateway import XError, XRateLimited, gateway_from_settings
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,11 @@ async def probe_for_another_bot(application: OpsbotApplication, seconds: int) ->
 
 
 class PollErrors:
-    """Polling failures, said in one line each (PTB's default is a traceback a poll)."""
+    """Polling failures, said in one line each (PTB's default is a traceback a poll); PTB
+    retries with a growing pause, and the heartbeat tells the staff of a long outage."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, services: Services, clock: Callable[[], float]) -> None:
+        self._services = services
         self._clock = clock
         self._conflict_said_at: float | None = None
 
@@ -65,6 +68,8 @@ class PollErrors:
                 )
             return
         log.warning("polling Telegram failed, retrying: %s", exc)
+        if isinstance(exc, NetworkError):
+            heartbeats.telegram_failed(self._services)
 
 
 async def check_x(settings: Settings) -> None:
@@ -118,7 +123,7 @@ async def running(
             allowed_updates=Update.ALL_TYPES,
             timeout=poll_timeout,
             drop_pending_updates=False,
-            error_callback=PollErrors(time.monotonic),
+            error_callback=PollErrors(application.bot_data, time.monotonic),
         )
         await application.start()
         try:

@@ -44,6 +44,8 @@ class Services:
     live_salon_id: int | None = None
     # Told at start, completed after the first X poll that caught up.
     downtime: DowntimeNotice | None = None
+    # When the bot last found Telegram unreachable, while the outage lasts.
+    telegram_down_since: datetime | None = None
     # The bot's notion of "now" for planning and reminders; tests replace it.
     clock: Callable[[], datetime] = staticmethod(utcnow)
 

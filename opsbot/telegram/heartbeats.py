@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 JOB = "heartbeat"
 TELEGRAM_EVERY = 60.0
+# An outage of Telegram shorter than this is only logged.
+TELEGRAM_OUTAGE_NOTICE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -110,13 +112,51 @@ async def on_start(bot: Bot, services: Services) -> None:
 
 async def beat(context: OpsbotContext) -> None:
     """The repeating job: one cheap Bot API round-trip, recorded when it succeeds."""
+    services = context.services
     try:
         await context.bot.get_me()
     except TelegramError as exc:
         log.warning("Telegram did not answer the heartbeat: %s", exc)
+        if services.telegram_down_since is None:
+            services.telegram_down_since = services.clock()
         return
-    async with context.services.sessionmaker.begin() as session:
+    async with services.sessionmaker.begin() as session:
         await heartbeat.record(session, heartbeat.TELEGRAM, utcnow())
+    await after_outage(context.bot, services)
+
+
+def telegram_failed(services: Services) -> None:
+    """Polling or the heartbeat could not reach Telegram: the outage starts now, if not yet."""
+    if services.telegram_down_since is None:
+        services.telegram_down_since = services.clock()
+
+
+async def after_outage(bot: Bot, services: Services) -> None:
+    """Telegram answers again: a long outage is told to the staff group, once.
+
+    Short ones are not: Telegram's own hiccups would otherwise fill the group.
+    """
+    since, services.telegram_down_since = services.telegram_down_since, None
+    if since is None:
+        return
+    now = services.clock()
+    if now - since < TELEGRAM_OUTAGE_NOTICE:
+        return
+    log.warning("Telegram could not be reached from %s to %s", since, now)
+    _ = translator(services.settings.default_language)
+    try:
+        await bot.send_message(
+            services.staff_chat_id,
+            _(
+                "📡 Telegram could not be reached from {start} to {end} ({duration}). Nothing "
+                "was lost: cards and answers waited and go out now.",
+                start=moment(since, services.settings.zone, _.language),
+                end=moment(now, services.settings.zone, _.language),
+                duration=duration(now - since, _.language),
+            ),
+        )
+    except TelegramError as exc:
+        log.warning("could not tell the staff group about the outage: %s", exc)
 
 
 async def x_polled(context: OpsbotContext, result: PollResult) -> None:
