@@ -15,7 +15,7 @@ from opsbot.settings import Settings
 from opsbot.telegram import heartbeats
 from tests.integration.helpers import bot_messages
 
-NOTICE = "Telegram could not be reached"
+NOTICE = "Telegram был недоступен"
 
 
 async def test_a_long_outage_is_told_once_when_telegram_is_back(
