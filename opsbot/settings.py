@@ -134,7 +134,7 @@ class Settings(TelegramSettings):
     )
     timezone: str = "Europe/Moscow"
     default_language: str = "ru"
-    poll_live_seconds: float = Field(default=15.0, gt=0)
+    poll_live_seconds: float = Field(default=3.0, gt=0)
     poll_idle_seconds: float = Field(default=300.0, gt=0)
     x_api_url: str | None = None
     x_timeout_seconds: float = Field(default=30.0, gt=0)

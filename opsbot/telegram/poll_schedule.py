@@ -2,11 +2,14 @@
 
 A salon that starts must not wait out the idle interval (minutes) for its first questions, so
 `soon()` brings the next read forward. There is only ever one read running or scheduled: a
-read asked for while one is in progress runs right after it instead of beside it.
+read asked for while one is in progress runs right after it instead of beside it. Reads keep
+a fixed cadence: the next one is due `delay` seconds after the previous one began, so a slow
+answer from X does not stretch the interval.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,10 +47,12 @@ class PollSchedule:
 
     async def _run(self, context: Any) -> None:
         self._running = True
+        began = time.monotonic()
         delay = 0.0
         try:
             delay = await self._read(context)
         finally:
             self._running = False
-            self._schedule(0.0 if self._again else delay)
+            due = max(0.0, delay - (time.monotonic() - began))
+            self._schedule(0.0 if self._again else due)
             self._again = False

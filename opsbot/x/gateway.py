@@ -136,9 +136,22 @@ class XGateway:
         self._client.return_type = aiohttp.ClientResponse
         self._clock = clock
         self._blocked_until: dict[str, float] = {}
+        # What X said of each endpoint's window on its last answer: (requests left, reset).
+        self._windows: dict[str, tuple[int, float]] = {}
 
     def blocked_until(self, endpoint: str) -> float:
         return self._blocked_until.get(endpoint, 0.0)
+
+    def pace(self, endpoint: str) -> float:
+        """Seconds between requests that spread what is left of the window until its reset."""
+        window = self._windows.get(endpoint)
+        if window is None:
+            return 0.0
+        remaining, reset = window
+        left = reset - self._clock()
+        if left <= 0:
+            return 0.0
+        return left / max(remaining, 1)
 
     async def close(self) -> None:
         session = self._client.session
@@ -186,7 +199,10 @@ class XGateway:
     def _note_limits(self, endpoint: str, response: aiohttp.ClientResponse) -> None:
         remaining = response.headers.get("x-rate-limit-remaining")
         reset = response.headers.get("x-rate-limit-reset")
-        if remaining is not None and reset is not None and int(remaining) <= 0:
+        if remaining is None or reset is None:
+            return
+        self._windows[endpoint] = (int(remaining), float(reset))
+        if int(remaining) <= 0:
             # The window is spent: wait for its reset instead of collecting a 429.
             self._blocked_until[endpoint] = float(reset)
 

@@ -89,9 +89,18 @@ class PollResult:
         )
 
 
+# The gateway's names of the endpoints each poll reads, to pace polls by their windows.
+SOURCE_ENDPOINTS = ("getUsersMentions", "searchPostsRecent")
+
+
 def search_query(hashtags: Sequence[str], museum_handle: str) -> str:
+    """The hashtag posts that the mentions timeline does not bring already.
+
+    A post that tags the museum comes from its mentions, an owned read ($0.001 a post instead
+    of $0.005): searching for it too would read and bill it twice.
+    """
     tags = " OR ".join(hashtags)
-    return f"({tags}) -is:retweet -from:{museum_handle}"
+    return f"({tags}) -is:retweet -from:{museum_handle} -@{museum_handle}"
 
 
 def posted_at(post_id: str) -> datetime:
@@ -283,11 +292,12 @@ class Poller:
                     result.cleared.append(key)
 
     def next_delay(self, result: PollResult, interval: float) -> float:
-        """Seconds until the next poll: the interval, X's reset, or a growing back-off."""
+        """Seconds until the next poll: the interval (no faster than X's windows allow),
+        X's reset, or a growing back-off."""
         if result.rate_limited_until is not None:
             return max(interval, result.rate_limited_until - self._clock() + 1.0)
         if self._failures:
             cap = REFUSED_BACKOFF if result.refused is not None else MAX_BACKOFF
             growth = 2.0 ** min(self._failures - 1, 20)
             return min(interval * growth, max(cap, interval))
-        return interval
+        return max(interval, *(self._gateway.pace(endpoint) for endpoint in SOURCE_ENDPOINTS))
