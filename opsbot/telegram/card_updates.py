@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
@@ -40,7 +42,21 @@ async def refresh_card(
 
     `only_known` leaves alone cards whose shown state was never recorded (sent by an older
     version), where comparing would cost an edit each just to learn they were right.
+    One card is brought up to date by one task at a time: two at once would both compare
+    with the state shown before either, and both spend an edit.
     """
+    lock = _card_locks.get(question_id)
+    if lock is None:
+        lock = _card_locks[question_id] = asyncio.Lock()
+    async with lock:
+        return await _refresh(bot, services, question_id, only_known=only_known)
+
+
+# A lock lives while a task holds or awaits it, and no longer.
+_card_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+async def _refresh(bot: Bot, services: Services, question_id: int, *, only_known: bool) -> bool:
     async with services.sessionmaker.begin() as session:
         question = await questions.load(session, question_id)
     if question is None or question.card_message_id is None:
