@@ -121,11 +121,12 @@ async def _set_cursor(
 
 
 async def queued_cards(session: AsyncSession, limit: int) -> list[Question]:
-    """Questions whose card has not reached the staff group yet, oldest first."""
+    """Questions whose card has not reached the staff group yet, in the order they were
+    posted on X, whichever page or source brought them (ids are snowflakes: by time)."""
     result = await session.scalars(
         select(Question)
         .where(Question.card_message_id.is_(None))
-        .order_by(Question.id)
+        .order_by(Question.posted_at, func.length(Question.x_post_id), Question.x_post_id)
         .limit(limit)
     )
     return list(result)

@@ -58,16 +58,23 @@ async def test_each_question_is_read_once(sandbox: Sandbox, bot: OpsbotApplicati
     assert searches and all("-@museum" in r.params["query"] for r in searches)
 
 
-@pytest.fixture
-def x_options() -> dict[str, Any]:
-    # Five reads of each source per ten seconds: polling every 0.3 s would spend a window in
-    # a second and then sit idle.
-    return {"window_seconds": 10.0, "limits": {"searchPostsRecent": 5, "getUsersMentions": 5}}
+class TestNarrowWindows:
+    @pytest.fixture
+    def x_options(self) -> dict[str, Any]:
+        # Five reads of each source per ten seconds: polling every 0.3 s would spend a window
+        # in a second and then sit idle.
+        return {
+            "window_seconds": 10.0,
+            "limits": {"searchPostsRecent": 5, "getUsersMentions": 5},
+        }
+
+    async def test_polls_pace_themselves_by_the_rate_limit_headers(
+        self, sandbox: Sandbox, bot: OpsbotApplication
+    ) -> None:
+        await _paced(sandbox, bot)
 
 
-async def test_polls_pace_themselves_by_the_rate_limit_headers(
-    sandbox: Sandbox, bot: OpsbotApplication
-) -> None:
+async def _paced(sandbox: Sandbox, bot: OpsbotApplication) -> None:
     x = sandbox.x
 
     def searches() -> list[float]:
@@ -82,3 +89,18 @@ async def test_polls_pace_themselves_by_the_rate_limit_headers(
     assert all(gap > 1.0 for gap in gaps), gaps
     assert [r for r in x.requests if r.status == 429] == []
     assert x.violations == []
+
+
+async def test_a_burst_is_shown_oldest_first_across_pages_and_sources(
+    sandbox: Sandbox, bot: OpsbotApplication
+) -> None:
+    x = sandbox.x
+    # The first read has set the starting point: what follows is a burst between two reads.
+    await x.wait_for(lambda: any(r.endpoint == "searchPostsRecent" for r in x.requests))
+    for n in range(150):
+        text = f"@museum Вопрос {n} #museumsalon" if n % 3 else f"Вопрос {n} #museumsalon"
+        x.visitor_posts(f"v{n}", text)
+    found = await wait_for_cards(sandbox, 150, timeout=60)
+    shown = sorted(found, key=lambda m: m["message_id"])
+    order = [int(m["text"].split("Вопрос ")[1].split()[0]) for m in shown]
+    assert order == list(range(150))
