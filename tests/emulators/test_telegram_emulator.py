@@ -44,9 +44,9 @@ from telegram.error import (
     RetryAfter,
 )
 
-from opsbot.emulators import telegram_html as th
 from opsbot.emulators.base import Fault
 from opsbot.emulators.telegram import TelegramEmulator
+from opsbot.emulators.telegram import formatting as th
 
 TOKEN = "7000000001:AAtest-token-only-the-emulator-knows"
 BOT_ID = 7000000001

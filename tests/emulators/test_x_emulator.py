@@ -38,8 +38,8 @@ from opsbot.emulators.x import (
     USER_ONLY,
     XEmulator,
     extract_entities,
-    weighted_length,
 )
+from opsbot.services.tweet_length import weighted_length
 from opsbot.x.session import make_x_client, make_x_session
 
 KEYS = {

@@ -1,0 +1,132 @@
+"""The X API over HTTP: who calls, the account's state, the rate limit, faults, the operation.
+
+Every call is logged, then refused in X's order: 401; an app not enrolled (403) or out of
+credits (402); app-only authentication on a user-only operation (403); the rate limit (429).
+A fault's `delay` holds the answer back; stopping the emulator cuts it short with a 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from opsbot.emulators.base import Fault, LoggedRequest
+from opsbot.emulators.x.auth import Auth, _Identity
+from opsbot.emulators.x.limits import USER_ONLY, Limits
+from opsbot.emulators.x.operations import Operations
+from opsbot.emulators.x.problems import (
+    APP_CLIENT_ID,
+    PROBLEMS,
+    UNSUPPORTED_AUTH_DETAIL,
+    _about_blank,
+    _ApiError,
+    _credits_depleted,
+    _not_enrolled,
+)
+
+ApiHandler = Callable[[web.Request, _Identity], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+class Server(Operations, Auth, Limits):
+    """Serves an X operation; `XEmulator` routes the paths to it."""
+
+    _stopping: asyncio.Event
+
+    async def _pause(self, seconds: float) -> None:
+        """Hold the answer back; when the emulator stops meanwhile, give up on the call."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), seconds)
+        if self._stopping.is_set():
+            raise _ApiError(503, _about_blank(503))
+
+    def _fault_error(
+        self, fault: Fault, op: str, identity: _Identity, headers: dict[str, str]
+    ) -> _ApiError:
+        if fault.status == 402:
+            return _credits_depleted(fault.description)
+        if fault.status == 429:
+            limit, window = self._window(op, identity)
+            window.used = max(window.used, limit)
+            window.refused = True
+            headers = self._rate_headers(limit, window)
+        return _ApiError(
+            fault.status, _about_blank(fault.status, fault.description), headers=headers
+        )
+
+    def _api(
+        self, op: str, handler: ApiHandler
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            return await self._serve(request, op, handler)
+
+        return serve
+
+    async def _serve(self, request: web.Request, op: str, handler: ApiHandler) -> web.Response:
+        logged: dict[str, Any] = {**request.match_info, **request.query}
+        if request.method == "POST":
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                body = json.loads(await request.read() or b"null")
+                if isinstance(body, dict):
+                    logged.update(body)
+        entry = LoggedRequest(at=self.clock(), endpoint=op, params=logged)
+        self.requests.append(entry)
+        headers: dict[str, str] = {}
+        content_type = "application/json"
+        try:
+            identity = await self._authenticate(request)
+            if not self.enrolled:
+                raise _not_enrolled(APP_CLIENT_ID)
+            if not self.credits:
+                raise _credits_depleted()
+            if op in USER_ONLY and identity.kind == "app":
+                raise _ApiError(
+                    403,
+                    {
+                        "title": "Unsupported Authentication",
+                        "detail": UNSUPPORTED_AUTH_DETAIL,
+                        "type": PROBLEMS + "unsupported-authentication",
+                        "status": 403,
+                    },
+                )
+            headers = self._spend(op, identity)
+            fault = self.faults.take(op)
+            if fault is not None and not fault.accept:
+                await self._pause(fault.delay)
+                if fault.status:
+                    raise self._fault_error(fault, op, identity, headers)
+            status, body = await handler(request, identity)
+            if fault is not None and fault.accept:
+                await self.notify()
+                await self._pause(fault.delay)
+                if fault.status:
+                    raise self._fault_error(fault, op, identity, headers)
+        except _ApiError as exc:
+            status, body = exc.status, exc.body
+            headers.update(exc.headers)
+            content_type = exc.content_type
+        entry.status = status
+        await self.notify()
+        return web.json_response(
+            body,
+            status=status,
+            headers=headers,
+            content_type=content_type,
+            dumps=lambda o: json.dumps(o, ensure_ascii=False),
+        )
+
+    async def _unknown(self, request: web.Request) -> web.Response:
+        self.requests.append(
+            LoggedRequest(
+                at=self.clock(), endpoint="unknown", params={"path": request.path}, status=404
+            )
+        )
+        await self.notify()
+        return web.json_response(
+            {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}, status=404
+        )
