@@ -14,10 +14,11 @@ from functools import cache
 from pathlib import Path
 
 from opsbot.catalogs import DOMAIN
-from opsbot.settings import SUPPORTED_LANGUAGES
 
 log = logging.getLogger(__name__)
 _PACKAGE = Path(__file__).resolve().parent
+
+SUPPORTED_LANGUAGES = ("ru", "en")
 
 
 class Html(str):

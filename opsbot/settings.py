@@ -17,9 +17,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from opsbot.i18n import SUPPORTED_LANGUAGES
 from opsbot.services.schedule_parse import parse_duration
-
-SUPPORTED_LANGUAGES = ("ru", "en")
 
 
 class SettingsError(Exception):

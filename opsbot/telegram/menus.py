@@ -29,8 +29,8 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from opsbot.i18n import translator
-from opsbot.settings import SUPPORTED_LANGUAGES, Settings
+from opsbot.i18n import SUPPORTED_LANGUAGES, translator
+from opsbot.settings import Settings
 from opsbot.telegram.commands import Command
 from opsbot.telegram.handlers import curators, draws, planning, salons
 from opsbot.telegram.handlers import settings as settings_handlers

@@ -6,9 +6,8 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
-from opsbot.i18n import N_, translator
+from opsbot.i18n import N_, SUPPORTED_LANGUAGES, translator
 from opsbot.services import audit, staff
-from opsbot.settings import SUPPORTED_LANGUAGES
 from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import see_user, translator_for
