@@ -116,10 +116,11 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         window=timedelta(seconds=settings.telegram_group_period),
         clock=services.clock,
     )
-    await services.sends.load()
-    services.sends.start()
+    own_messages = await services.sends.load()
     services.cards = CardQueue(application.bot, services.sessionmaker, settings)
     services.cards.refresh = partial(refresh_card, application.bot, services)
+    for chat_id, message_id in own_messages:
+        services.cards.known.sent(chat_id, message_id)
     async with services.sessionmaker.begin() as session:
         services.cards.chat_id = await staff.staff_chat_id(session, settings.staff_chat_id)
     await menus.register(application.bot, settings, services.cards.chat_id)
@@ -155,7 +156,7 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
     if hasattr(services, "cards"):
         await services.cards.stop()
     if hasattr(services, "sends"):
-        await services.sends.stop()
+        services.sends.stop()
     if hasattr(services, "gateway"):
         await services.gateway.close()
     if hasattr(services, "lock"):
@@ -182,19 +183,6 @@ async def poll_x(context: OpsbotContext) -> float:
         await heartbeats.x_polled(context, result)
         if result.new_question_ids:
             services.cards.wake()
-        burst = len(result.new_question_ids)
-        if burst > services.settings.telegram_group_rate:
-            # More cards than Telegram lets through in one window: say so, so nobody thinks
-            # questions were lost while the cards trickle in.
-            await tell_staff(
-                context,
-                _.ngettext(
-                    "📥 {count} new question arrived; the cards follow at Telegram's pace.",
-                    "📥 {count} new questions arrived; the cards follow at Telegram's pace.",
-                    burst,
-                    count=burst,
-                ),
-            )
         for notice in x_notices.poll_notices(result, _, services.settings.zone):
             await tell_staff(context, notice)
         delay = services.poller.next_delay(result, interval)

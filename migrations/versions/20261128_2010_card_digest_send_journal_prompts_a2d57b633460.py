@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_telegram_send")),
     )
     with op.batch_alter_table("telegram_send", schema=None) as batch_op:

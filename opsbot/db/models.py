@@ -61,6 +61,8 @@ class Question(Base):
     # What the card shows now, so an edit that would change nothing is never sent: each edit
     # costs one of the group's 20 messages a minute.
     card_digest: Mapped[str | None] = mapped_column(String(32))
+    # The digest message that listed the question while its full card was not sent.
+    digest_message_id: Mapped[int | None] = mapped_column(Integer)
     # A send of the card is under way, or its answer was lost (a timeout, a 5xx, a crash): the
     # card may be in the group already, under an id above `card_after_message_id` (the last id
     # Telegram gave back for the bot's own message there). The next attempt looks there first.
@@ -350,11 +352,14 @@ class Reminder(Base):
 
 
 class TelegramSend(Base):
-    """A message the bot sent or edited in a group, kept for as long as Telegram's flood
-    window remembers it, so a restarted bot knows how much of the window is already spent."""
+    """A message the bot sent or edited in a group, kept for a while: a restarted bot knows how
+    much of Telegram's flood window is spent, and which recent messages are its own."""
 
     __tablename__ = "telegram_send"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The message Telegram's answer named: after a crash, a message the bot knows is its own
+    # and not a card whose answer was lost.
+    message_id: Mapped[int | None] = mapped_column(Integer)

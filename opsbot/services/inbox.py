@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.db.base import utcnow
@@ -125,7 +125,7 @@ async def queued_cards(session: AsyncSession, limit: int) -> list[Question]:
     posted on X, whichever page or source brought them (ids are snowflakes: by time)."""
     result = await session.scalars(
         select(Question)
-        .where(Question.card_message_id.is_(None))
+        .where(_waiting_for_card())
         .order_by(Question.posted_at, func.length(Question.x_post_id), Question.x_post_id)
         .limit(limit)
     )
@@ -134,10 +134,22 @@ async def queued_cards(session: AsyncSession, limit: int) -> list[Question]:
 
 async def count_queued_cards(session: AsyncSession) -> int:
     return int(
-        await session.scalar(
-            select(func.count()).select_from(Question).where(Question.card_message_id.is_(None))
-        )
+        await session.scalar(select(func.count()).select_from(Question).where(_waiting_for_card()))
         or 0
+    )
+
+
+def _waiting_for_card() -> ColumnElement[bool]:
+    """Neither a card nor a line in a digest has shown the question yet."""
+    return and_(Question.card_message_id.is_(None), Question.digest_message_id.is_(None))
+
+
+async def record_digest(session: AsyncSession, question_ids: list[int], message_id: int) -> None:
+    """The questions are listed in that digest message (their full cards may follow)."""
+    await session.execute(
+        update(Question)
+        .where(Question.id.in_(question_ids), _waiting_for_card())
+        .values(digest_message_id=message_id)
     )
 
 

@@ -1,40 +1,40 @@
-"""The group messages the bot sent in the last flood window, kept across restarts.
+"""The group messages the bot sent lately, kept across restarts.
 
 Telegram counts a group's messages per bot, not per process: a bot restarted mid-salon that
-forgot its last minute of sends would burst into a 429. Rows older than the window are useless
-and are pruned as new ones are written.
+forgot its last minute of sends would burst into a 429. And a card whose send went unanswered
+is looked for among the group's recent messages that are not known to be something else: the
+bot's own answered sends are known here, even those of the run before a crash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.db.models import TelegramSend
 
 
 async def record(
-    session: AsyncSession, sends: Sequence[tuple[int, datetime]], *, window: timedelta
+    session: AsyncSession,
+    chat_id: int,
+    message_id: int | None,
+    at: datetime,
+    *,
+    keep: timedelta,
 ) -> None:
-    if not sends:
-        return
-    await session.execute(
-        insert(TelegramSend), [{"chat_id": chat, "sent_at": at} for chat, at in sends]
-    )
-    newest = max(at for _, at in sends)
-    await session.execute(delete(TelegramSend).where(TelegramSend.sent_at < newest - window))
+    session.add(TelegramSend(chat_id=chat_id, message_id=message_id, sent_at=at))
+    await session.execute(delete(TelegramSend).where(TelegramSend.sent_at < at - keep))
 
 
 async def recent(
     session: AsyncSession, *, now: datetime, window: timedelta
-) -> list[tuple[int, datetime]]:
-    """(chat id, time) of every group send inside the window that ends now, oldest first."""
+) -> list[tuple[int, datetime, int | None]]:
+    """(chat id, time, message id) of every group send inside the window ending now."""
     rows = await session.execute(
-        select(TelegramSend.chat_id, TelegramSend.sent_at)
+        select(TelegramSend.chat_id, TelegramSend.sent_at, TelegramSend.message_id)
         .where(TelegramSend.sent_at > now - window)
         .order_by(TelegramSend.sent_at)
     )
-    return [(chat, at) for chat, at in rows]
+    return [(chat, at, message_id) for chat, at, message_id in rows]

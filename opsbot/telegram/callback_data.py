@@ -33,6 +33,7 @@ class Action(StrEnum):
     DRAW_POST = "dp"
     DRAW_SKIP = "ds"
     LIST_PAGE = "lp"
+    FULL_CARD = "fc"
 
 
 @dataclass(frozen=True)

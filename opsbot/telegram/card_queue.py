@@ -17,9 +17,12 @@ or deleted sends its cards to the General chat, and the group is told once per s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message
@@ -27,13 +30,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
 from telegram.ext import ExtBot
 
-from opsbot.db.base import utcnow
 from opsbot.db.models import Question
 from opsbot.i18n import Translator, translator
 from opsbot.services import alerts, audit, inbox, moderators, questions, salons, staff
 from opsbot.settings import Settings
 from opsbot.telegram.background import BackgroundLoop
 from opsbot.telegram.cards import CardState, digest, render_card
+from opsbot.telegram.digests import DIGEST_SIZE, render_digest
 from opsbot.telegram.known_messages import KnownMessages
 from opsbot.telegram.ratelimit import BACKGROUND, Pace, PacedRateLimiter
 
@@ -66,6 +69,13 @@ def _topic_gone(error: BadRequest) -> str | None:
     return None
 
 
+class FullCard(StrEnum):
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+    GONE = "gone"
+    REFUSED = "refused"
+
+
 class CardQueue(BackgroundLoop):
     name = "card-queue"
 
@@ -81,6 +91,11 @@ class CardQueue(BackgroundLoop):
         # Cards Telegram refused outright are not retried until the next start.
         self._refused: set[int] = set()
         self.chat_id = settings.staff_chat_id
+        # A backlog longer than this goes out in digests: what the group takes in a minute.
+        self.digest_above = settings.telegram_group_rate
+        self._full_card_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self.known = KnownMessages()
         limiter = getattr(bot, "rate_limiter", None)
         if isinstance(limiter, PacedRateLimiter):
@@ -90,8 +105,6 @@ class CardQueue(BackgroundLoop):
         self.check_seconds = CHECK_SECONDS
         self._check_now = True
         self._next_check = 0.0
-        # Only a send made since then can be looked for: see `known_messages`.
-        self._started_at = utcnow()
 
     def staff_chat_changed(self) -> None:
         """The bot's membership of the staff group changed: ask Telegram at once."""
@@ -133,13 +146,66 @@ class CardQueue(BackgroundLoop):
                 ][:BATCH]
             if not waiting:
                 return sent
+            async with self._sessionmaker.begin() as session:
+                backlog = await inbox.count_queued_cards(session)
+            if backlog > self.digest_above:
+                # More than the group takes in about a minute: tens at a time, until it drains.
+                if self.stopping or self.lost:
+                    return sent
+                await self._send_digest(_one_place(waiting)[:DIGEST_SIZE], backlog)
+                sent += 1
+                continue
             for question in waiting:
                 if self.stopping or self.lost:
                     return sent
                 if await self._send(question):
                     sent += 1
 
-    async def _send(self, question: Question) -> bool:
+    async def _send_digest(self, batch: list[Question], backlog: int) -> None:
+        """One message for up to ten questions. Its send is not looked for after a lost
+        answer: at worst a digest shows twice, and every question stays reachable."""
+        thread_id = await self._thread_of(batch[0])
+        text, markup = render_digest(
+            batch, backlog, translator(self._settings.default_language), self._settings.zone
+        )
+        message = await self._bot.send_message(
+            self.chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            message_thread_id=thread_id,
+            link_preview_options=NO_PREVIEW,
+            rate_limit_args=BACKGROUND,
+        )
+        self.known.sent(self.chat_id, message.message_id)
+        async with self._sessionmaker.begin() as session:
+            await inbox.record_digest(session, [q.id for q in batch], message.message_id)
+
+    async def _thread_of(self, question: Question) -> int | None:
+        if question.salon_id is None:
+            return None
+        async with self._sessionmaker.begin() as session:
+            salon = await salons.get(session, question.salon_id)
+        return salon.thread_id if salon is not None else None
+
+    async def send_full_card(self, question_id: int) -> FullCard:
+        """The card of a question listed in a digest, asked for by a curator (who waits).
+
+        Presses of the same number at once give one card: the second finds it sent.
+        """
+        lock = self._full_card_locks.get(question_id)
+        if lock is None:
+            lock = self._full_card_locks[question_id] = asyncio.Lock()
+        async with lock:
+            async with self._sessionmaker.begin() as session:
+                question = await questions.load(session, question_id)
+            if question is None:
+                return FullCard.GONE
+            if question.card_message_id is not None:
+                return FullCard.ALREADY_SENT
+            return FullCard.SENT if await self._send(question, pace=None) else FullCard.REFUSED
+
+    async def _send(self, question: Question, *, pace: Pace | None = BACKGROUND) -> bool:
         settings = self._settings
         thread_id = None
         seq = None
@@ -163,7 +229,7 @@ class CardQueue(BackgroundLoop):
                 await self._sending_again(question)
         async with self._sessionmaker.begin() as session:
             await inbox.card_attempt(session, question.id, self.known.highest_sent(self.chat_id))
-        message = await self._post(question, text, markup, thread_id)
+        message = await self._post(question, text, markup, thread_id, pace)
         if message is None:
             return False
         return await self._record(
@@ -176,6 +242,7 @@ class CardQueue(BackgroundLoop):
         text: str,
         markup: InlineKeyboardMarkup | None,
         thread_id: int | None,
+        pace: Pace | None,
     ) -> Message | None:
         """Send the card; None when Telegram refused it for good (until the next start).
 
@@ -190,7 +257,7 @@ class CardQueue(BackgroundLoop):
                     reply_markup=markup,
                     message_thread_id=thread_id,
                     link_preview_options=NO_PREVIEW,
-                    rate_limit_args=BACKGROUND,
+                    rate_limit_args=pace,
                 )
             except BadRequest as exc:
                 gone = _topic_gone(exc) if thread_id is not None else None
@@ -249,14 +316,13 @@ class CardQueue(BackgroundLoop):
         to be something else (someone's message, a message whose send was answered, an adopted
         card). The first id that does not exist yet ends the search. An edit that changes the
         message finds it too: it was the bot's and unanswered, and now it is this card.
-        The search ends inconclusive when it cannot be made safely (no floor, or the send was
-        made by an earlier run) or runs out of looks.
+        The bot's answered sends are journalled before their senders go on (`send_journal`), so
+        this also holds for a send made by the run before a crash. The search ends
+        inconclusive when it cannot be made safely (no floor) or runs out of looks.
         """
         floor = question.card_after_message_id
         attempted = question.card_attempt_at
-        if floor is None or attempted is None or attempted < self._started_at:
-            # Sent by an earlier run (the bot stopped before the answer): what that run sent
-            # afterwards is unknown here, and an edit could overwrite it.
+        if floor is None or attempted is None:
             return None, False
         chat = self.chat_id
         looks = 0
@@ -417,3 +483,14 @@ class CardQueue(BackgroundLoop):
         async with self._sessionmaker.begin() as session:
             await staff.move_staff_chat(session, new_chat_id)
         self.chat_id = new_chat_id
+
+
+def _one_place(waiting: list[Question]) -> list[Question]:
+    """The oldest questions that share the first one's salon: a digest goes to one topic."""
+    first = waiting[0].salon_id
+    run: list[Question] = []
+    for question in waiting:
+        if question.salon_id != first:
+            break
+        run.append(question)
+    return run

@@ -5,8 +5,8 @@ Telegram numbers a supergroup's messages one after another. A card whose send we
 the bot got back for a message of its own, and it is none of the ids the bot learned since:
 the answers to its other sends (`sent`, told by the rate limiter, which sees every request)
 and the messages of others that reached it as updates (`saw`). Those unknown ids are the only
-ones the card queue looks at. Only this run's own sends set the floor: a message the previous
-run sent is above anything it saw, and unknown to it.
+ones the card queue looks at. The previous run's answered sends are told at start, from the
+send journal.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -113,8 +113,9 @@ class PacedRateLimiter(BaseRateLimiter[Pace]):
         self._blocked_until = 0.0
         self._lock = asyncio.Lock()
         self._people_waiting: dict[int | str, int] = {}
-        # Told of every counted message that reached a group, to keep it across restarts.
-        self.on_group_send: Callable[[int], None] | None = None
+        # Awaited for every counted message that reached a group (chat id, message id), before
+        # the caller hears of it: what it records survives a kill right after.
+        self.on_group_send: Callable[[int, int | None], Awaitable[None]] | None = None
         # Told of every message id Telegram's answers reveal in a group (chat id, message id).
         self.on_group_message: Callable[[int, int], None] | None = None
 
@@ -208,10 +209,13 @@ class PacedRateLimiter(BaseRateLimiter[Pace]):
                     raise
                 log.warning("Telegram asked to wait %s s before %s", exc.retry_after, endpoint)
             else:
-                if counted and isinstance(group, int) and self.on_group_send is not None:
-                    self.on_group_send(group)
                 if isinstance(group, int) and isinstance(result, dict):
                     self._saw_message(group, result)
+                if counted and isinstance(group, int) and self.on_group_send is not None:
+                    message_id = result.get("message_id") if isinstance(result, dict) else None
+                    await self.on_group_send(
+                        group, message_id if isinstance(message_id, int) else None
+                    )
                 return result
             finally:
                 done = self._clock()

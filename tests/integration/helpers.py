@@ -108,3 +108,8 @@ async def card_recorded(bot: OpsbotApplication) -> None:
                 return
         await asyncio.sleep(0.05)
     raise AssertionError("the card was never recorded")
+
+
+def one_card_each(bot: OpsbotApplication) -> None:
+    """Cards one by one however long the backlog, for tests that read every card."""
+    bot.bot_data.cards.digest_above = 1_000_000

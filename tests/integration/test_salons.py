@@ -19,7 +19,7 @@ from opsbot.runtime import running
 from opsbot.services import lottery
 from opsbot.settings import Settings
 from opsbot.telegram.context import OpsbotApplication
-from tests.integration.helpers import bot_messages, cards, wait_for_cards
+from tests.integration.helpers import bot_messages, cards, one_card_each, wait_for_cards
 
 
 async def said(
@@ -93,6 +93,8 @@ async def test_scripted_salon_draw_is_fair_and_verifiable(
     commitment = start["text"].split(": ")[-1].strip()
     assert len(commitment) == 64
 
+    # The test counts one card per question.
+    one_card_each(bot)
     eligible = [f"guest{n:02d}" for n in range(20)]
     others = ["boris_on_x", "vera_on_x", "spam_bot", "lucky_lastmo"]
     posts = 0

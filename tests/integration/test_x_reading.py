@@ -12,7 +12,7 @@ from opsbot.db.models import Question
 from opsbot.emulators.sandbox import Sandbox
 from opsbot.telegram.context import OpsbotApplication
 from opsbot.x.gateway import Page
-from tests.integration.helpers import wait_for_cards
+from tests.integration.helpers import one_card_each, wait_for_cards
 
 
 def count_returned_posts(bot: OpsbotApplication) -> dict[str, int]:
@@ -36,6 +36,7 @@ def count_returned_posts(bot: OpsbotApplication) -> dict[str, int]:
 
 
 async def test_each_question_is_read_once(sandbox: Sandbox, bot: OpsbotApplication) -> None:
+    one_card_each(bot)
     returned = count_returned_posts(bot)
     x = sandbox.x
     for n in range(20):
@@ -97,6 +98,7 @@ async def test_a_burst_is_shown_oldest_first_across_pages_and_sources(
     x = sandbox.x
     # The first read has set the starting point: what follows is a burst between two reads.
     await x.wait_for(lambda: any(r.endpoint == "searchPostsRecent" for r in x.requests))
+    one_card_each(bot)
     for n in range(150):
         text = f"@museum Вопрос {n} #museumsalon" if n % 3 else f"Вопрос {n} #museumsalon"
         x.visitor_posts(f"v{n}", text)

@@ -9,6 +9,7 @@ from opsbot.i18n import Translator
 from opsbot.services import audit, questions, staff
 from opsbot.services.questions import Outcome, Result
 from opsbot.telegram.callback_data import Action, Callback, matches, unpack
+from opsbot.telegram.card_queue import FullCard
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, audit_refusal, translator_for
@@ -145,5 +146,27 @@ async def on_card_button(update: Update, context: OpsbotContext) -> None:
         await refresh_card(context.bot, services, callback.target)
 
 
+async def on_digest_number(update: Update, context: OpsbotContext) -> None:
+    """A number under a digest: the question's full card, where it is taken and answered."""
+    query = update.callback_query
+    assert query is not None
+    _ = await translator_for(context, query.from_user)
+    checked = await authorise(update, context, _)
+    if checked is None:
+        return
+    callback, _role = checked
+    outcome = await context.services.cards.send_full_card(callback.target)
+    texts = {
+        FullCard.SENT: _.plain("Here is its card."),
+        FullCard.ALREADY_SENT: _.plain("Its card is already in the chat: look for it above."),
+        FullCard.GONE: _.plain("This question is no longer in the queue."),
+        FullCard.REFUSED: _.plain("Telegram refused the card; the question is in /queue."),
+    }
+    await answer_query(query, texts[outcome], alert=outcome == FullCard.REFUSED)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CallbackQueryHandler(on_card_button, pattern=matches(*CARD_ACTIONS)))
+    application.add_handler(
+        CallbackQueryHandler(on_digest_number, pattern=matches(Action.FULL_CARD))
+    )
