@@ -1,0 +1,3 @@
+from opsbot.chaos.run import main
+
+raise SystemExit(main())
