@@ -1,3 +1,3 @@
-from opsbot.chaos.run import main
+from opsbot.chaos.cli import main
 
 raise SystemExit(main())

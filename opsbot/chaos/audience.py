@@ -105,22 +105,24 @@ class Audience:
 
     def _ask(self, number: int) -> None:
         rng = self._rng
+        # Every choice is drawn each time, used or not, so that the sequence of questions does
+        # not depend on what X holds by then (the museum's replies come at the bot's pace).
         kind = rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
+        words = rng.choice(QUESTIONS_RU + QUESTIONS_EN)
+        tag = rng.choice(TAGS)
+        follow_up = rng.choice(FOLLOW_UPS)
+        pick = rng.random()
         replies = self._museum_replies()
-        if kind == "follow-up" and not replies:
-            kind = "mention+tag"
         earlier = [p for p in self.questions() if p.kind in ("mention+tag", "mention")]
-        if kind == "same-words" and not earlier:
+        if (kind == "follow-up" and not replies) or (kind == "same-words" and not earlier):
             kind = "mention+tag"
         reply_to = None
         if kind == "follow-up":
-            reply_to = rng.choice(replies)
-            text = f"{rng.choice(FOLLOW_UPS)} {rng.choice(TAGS)}"
+            reply_to = replies[int(pick * len(replies))]
+            text = f"{follow_up} {tag}"
         elif kind == "same-words":
-            text = rng.choice(earlier).text
+            text = earlier[int(pick * len(earlier))].text
         else:
-            words = rng.choice(QUESTIONS_RU + QUESTIONS_EN)
-            tag = rng.choice(TAGS)
             text = {
                 "mention+tag": f"@museum {words}? {tag}",
                 "mention": f"@museum {words}?",

@@ -1,4 +1,4 @@
-"""One chaos run, start to finish, and `python -m opsbot.chaos`.
+"""One chaos run, start to finish.
 
 The emulators run in this process; the bot is the real `opsbot run` in a child process. The
 moderator opens a salon, the audience asks, the curators answer, X fails now and then and the
@@ -9,19 +9,16 @@ curators' time, the wait for the bot to settle, and every single wait.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,9 +36,10 @@ from opsbot.chaos.database import (
     unsettled_answers,
 )
 from opsbot.chaos.faults import FaultPlan, XFaults
-from opsbot.chaos.figures import NAMES, Figures, World, compute
+from opsbot.chaos.figures import World, compute
 from opsbot.chaos.journal import Journal
 from opsbot.chaos.kills import AFTER_POST, Killer
+from opsbot.chaos.report import Params, Report
 from opsbot.chaos.staff import Desk, StaffMember
 from opsbot.db.models import SalonStatus
 from opsbot.emulators.sandbox import (
@@ -80,101 +78,6 @@ class ChaosError(Exception):
     """The run could not be carried out (not a figure: the bot never got going)."""
 
 
-@dataclass(frozen=True)
-class Params:
-    questions: int = 150
-    answers: int = 40
-    kills: int = 20
-    seed: int = 1
-    postgres: str | None = None
-    short: bool = False
-    folder: Path | None = None
-    keep: bool = False
-    # Seconds between two questions, on average.
-    pace: float = 1.0
-    # How long the play may last, and how long the last bot may take to settle.
-    max_seconds: float = 900.0
-    settle_seconds: float = 180.0
-
-    @classmethod
-    def short_run(cls, **overrides: object) -> Params:
-        values: dict[str, object] = {
-            "questions": 40,
-            "answers": 10,
-            "kills": 5,
-            "short": True,
-            "pace": 0.5,
-            "max_seconds": 120.0,
-            "settle_seconds": 60.0,
-        }
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
-
-
-@dataclass
-class Report:
-    params: Params
-    backend: str
-    folder: Path
-    figures: Figures
-    questions: int
-    retweets: int
-    kills: int
-    kills_after_post: int
-    faults: Counter[str]
-    x_calls: int
-    seconds: float
-    settled: bool
-    salon_ended: bool
-    bot_starts: int
-    self_exits: list[int]
-    violations: list[str] = field(default_factory=list)
-
-    def shortfalls(self) -> list[str]:
-        """What the run promised and did not do: then its zeros prove less."""
-        wanted = self.params
-        missing = []
-        if self.questions < wanted.questions:
-            missing.append(f"{self.questions} questions of {wanted.questions}")
-        if self.figures.acknowledged < wanted.answers:
-            missing.append(f"{self.figures.acknowledged} answers of {wanted.answers}")
-        if self.kills < wanted.kills:
-            missing.append(f"{self.kills} kills of {wanted.kills}")
-        if not self.salon_ended:
-            missing.append("/end_salon never took effect")
-        if not self.settled:
-            missing.append("the bot never went idle")
-        return missing
-
-    def ok(self) -> bool:
-        return self.figures.all_zero() and not self.shortfalls()
-
-    def lines(self) -> list[str]:
-        faults = sum(self.faults.values())
-        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.faults.items()))
-        out = [
-            f"opsbot chaos run: seed {self.params.seed}, database {self.backend}",
-            f"questions: {self.questions} (and {self.retweets} retweets)",
-            f"answers: {self.figures.acknowledged}",
-            f"kills: {self.kills} ({self.kills_after_post} {AFTER_POST})",
-            f"X faults: {faults} of {self.x_calls} X calls ({kinds or 'none'})",
-            f"seconds: {self.seconds:.0f}",
-        ]
-        out += [f"{name}: {self.figures.count(name)}" for name in NAMES]
-        for post_id, evidence in self.figures.evidence.items():
-            out.append(f"  post {post_id}:")
-            out += [f"    {line}" for line in evidence]
-        out.append(
-            f"bot starts: {self.bot_starts}, exits on its own: {len(self.self_exits)}"
-            + (f" (codes {self.self_exits})" if self.self_exits else "")
-            + f", retweets carded: {self.figures.retweets_carded}"
-        )
-        out += [f"emulator violation: {v}" for v in self.violations]
-        out += [f"short of the plan: {s}" for s in self.shortfalls()]
-        out.append(f"log: {self.folder / 'bot.log'}")
-        return out
-
-
 def bot_environment(sandbox: Sandbox, database: RunDatabase) -> dict[str, str]:
     # The caller's own OPSBOT_* settings must not leak into the run, nor a .env (cwd is fresh).
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")}
@@ -189,6 +92,8 @@ async def run(params: Params, *, progress: Callable[[str], None] | None = None) 
     owned = params.folder is None
     folder = params.folder or Path(tempfile.mkdtemp(prefix="opsbot-chaos-"))
     folder.mkdir(parents=True, exist_ok=True)
+    # The bot runs in the folder: a relative path would point elsewhere from there.
+    folder = folder.resolve()
     # Undone in reverse order, whatever happens: no child process, server or database left.
     async with contextlib.AsyncExitStack() as cleanup:
         journal = Journal(folder / "bot.log")
@@ -371,67 +276,6 @@ async def _settle(
             return True
         await asyncio.sleep(0.5)
     return False
-
-
-def parse_args(argv: Sequence[str] | None) -> Params:
-    parser = argparse.ArgumentParser(
-        prog="python -m opsbot.chaos",
-        description="A salon against the emulators while the bot is killed and X fails; "
-        "prints what was lost or doubled, and exits non-zero unless all of it is 0.",
-    )
-    parser.add_argument("--questions", type=int, help="audience questions (150; short 40)")
-    parser.add_argument("--answers", type=int, help="answers to post (40; short 10)")
-    parser.add_argument("--kills", type=int, help="kill -9 of the bot (20; short 5)")
-    parser.add_argument("--seed", type=int, default=1, help="the random generator's seed (1)")
-    parser.add_argument(
-        "--postgres",
-        metavar="URL",
-        help="run on a fresh database created on this PostgreSQL server (this machine only)",
-    )
-    parser.add_argument(
-        "--short", action="store_true", help="about 40 questions, 10 answers, 5 kills"
-    )
-    parser.add_argument("--folder", type=Path, help="where the log and the SQLite file go")
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the folder and the PostgreSQL database"
-    )
-    args = parser.parse_args(argv)
-    overrides = {
-        name: value
-        for name in ("questions", "answers", "kills")
-        if (value := getattr(args, name)) is not None
-    }
-    for name, value in overrides.items():
-        if value < 1:
-            parser.error(f"--{name} must be at least 1")
-    common: dict[str, object] = {
-        "seed": args.seed,
-        "postgres": args.postgres,
-        "folder": args.folder,
-        "keep": args.keep,
-        **overrides,
-    }
-    return Params.short_run(**common) if args.short else Params(**common)  # type: ignore[arg-type]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    params = parse_args(argv)
-
-    def progress(line: str) -> None:
-        print(f"... {line}", file=sys.stderr, flush=True)
-
-    try:
-        report = asyncio.run(run(params, progress=progress))
-    except (ChaosError, ValueError) as exc:
-        print(f"opsbot chaos: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    for line in report.lines():
-        print(line)
-    with contextlib.suppress(BrokenPipeError):
-        sys.stdout.flush()
-    return 0 if report.ok() else 1
 
 
 def _dump(folder: Path, sandbox: Sandbox, audience: Audience) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from opsbot.chaos.figures import NAMES
-from opsbot.chaos.run import Params, run
+from opsbot.chaos.report import Params
+from opsbot.chaos.run import run
 from tests.conftest import BACKEND, POSTGRES_URL
 
 
