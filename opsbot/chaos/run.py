@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -78,6 +79,23 @@ class ChaosError(Exception):
     """The run could not be carried out (not a figure: the bot never got going)."""
 
 
+@contextlib.contextmanager
+def _emulator_log_to(path: Path) -> Iterator[None]:
+    """The emulators' servers log each request a killed bot left half-sent: expected here,
+    so it goes into the log beside the kill rather than onto the console."""
+    server = logging.getLogger("aiohttp")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s emulator: %(message)s"))
+    server.addHandler(handler)
+    server.propagate = False
+    try:
+        yield
+    finally:
+        server.removeHandler(handler)
+        server.propagate = True
+        handler.close()
+
+
 def bot_environment(sandbox: Sandbox, database: RunDatabase) -> dict[str, str]:
     # The caller's own OPSBOT_* settings must not leak into the run, nor a .env (cwd is fresh).
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")}
@@ -98,6 +116,7 @@ async def run(params: Params, *, progress: Callable[[str], None] | None = None) 
     async with contextlib.AsyncExitStack() as cleanup:
         journal = Journal(folder / "bot.log")
         cleanup.callback(journal.close)
+        cleanup.enter_context(_emulator_log_to(journal.path))
         database = await create_database(folder, params.postgres)
         if not params.keep:
             cleanup.push_async_callback(drop_database, database)
