@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from opsbot.chaos.database import require_loopback
 from opsbot.chaos.report import Params
 from opsbot.chaos.run import ChaosError, run
 
@@ -44,6 +45,11 @@ def parse_args(argv: Sequence[str] | None) -> Params:
     for name, value in overrides.items():
         if value < 1:
             parser.error(f"--{name} must be at least 1")
+    if args.postgres is not None:
+        try:
+            require_loopback(args.postgres)
+        except ValueError as exc:
+            parser.error(str(exc))
     common: dict[str, object] = {
         "seed": args.seed,
         "postgres": args.postgres,
