@@ -1,0 +1,3 @@
+from opsbot.chaos.cli import main
+
+raise SystemExit(main())
