@@ -1,9 +1,10 @@
 """The real `opsbot run`, as a child process that the run kills with SIGKILL and starts again.
 
-The bot counts as ready once it asks Telegram for updates: by then it has migrated, taken the
-instance lock, resumed its salon and started its workers. A process that exits by itself (a
-crash, or a start refused because the previous one still held the lock) is started again too,
-and counted.
+The bot counts as ready once it polls Telegram for updates: by then it has migrated, taken the
+instance lock, resumed its salon and started its workers. Its first getUpdates is the look for
+another bot on the token, made before all that; polling is the second. A process that exits
+by itself (a crash, or a start refused because the previous one still held the lock) is
+started again too, and counted.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from opsbot.emulators.telegram import TelegramEmulator
 STOP_TIMEOUT = 20.0
 RESTART_PAUSE = 1.0
 MAX_SELF_EXITS = 30
+
+
+# The look for another bot on the token, then the first poll.
+POLLS_WHEN_READY = 2
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class BotProcess:
         self._started_at = 0.0
         self._scanned = 0
         self._ready = False
+        self._polls = 0
         self._stopping = False
         self.starts = 0
         self.kills: list[Kill] = []
@@ -59,15 +65,17 @@ class BotProcess:
     # --- readiness ---
 
     def is_ready(self) -> bool:
-        """The current process has asked Telegram for updates since it started."""
+        """The current process polls Telegram for updates since it started."""
         if self._ready or self._process is None:
             return self._ready
         requests = self._telegram.requests
         for request in requests[self._scanned :]:
             if request.endpoint == "getUpdates" and request.at >= self._started_at:
-                self._ready = True
-                self._journal(f"bot ready (pid {self._process.pid})")
-                break
+                self._polls += 1
+                if self._polls >= POLLS_WHEN_READY:
+                    self._ready = True
+                    self._journal(f"bot ready (pid {self._process.pid})")
+                    break
         self._scanned = len(requests)
         return self._ready
 
@@ -132,6 +140,7 @@ class BotProcess:
         self._started_at = time.time()
         self._scanned = len(self._telegram.requests)
         self._ready = False
+        self._polls = 0
         with self._journal.path.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable,

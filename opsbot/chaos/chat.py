@@ -14,8 +14,7 @@ from typing import Any, TypeVar
 
 from opsbot.emulators.base import LoggedRequest
 from opsbot.emulators.telegram import TelegramEmulator
-from opsbot.i18n import translator
-from opsbot.settings import SUPPORTED_LANGUAGES
+from opsbot.i18n import SUPPORTED_LANGUAGES, translator
 from opsbot.telegram.callback_data import Action, unpack
 
 Message = dict[str, Any]
