@@ -75,6 +75,19 @@ def cards_by_post(messages: list[Message], museum: str) -> dict[str, list[Messag
     return found
 
 
+def digests_by_post(messages: list[Message], museum: str) -> dict[str, list[Message]]:
+    """Digest messages (ten questions, each with a numbered button to its card) by the
+    visitor posts they list."""
+    found: dict[str, list[Message]] = {}
+    for message in messages:
+        if not message["from"]["is_bot"] or not str(message["text"]).startswith("📥"):
+            continue
+        for handle, post_id in POST_LINK.findall(str(message.get("html") or "")):
+            if str(handle).lower() != museum.lower():
+                found.setdefault(str(post_id), []).append(message)
+    return found
+
+
 def card_sends(requests: Sequence[LoggedRequest], museum: str) -> dict[str, list[float]]:
     """When the bot asked Telegram to send a card, by the visitor post it shows."""
     sends: dict[str, list[float]] = {}

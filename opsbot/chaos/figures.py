@@ -22,7 +22,14 @@ from datetime import datetime
 from typing import Any
 
 from opsbot.chaos.audience import AudiencePost
-from opsbot.chaos.chat import POSTING, Message, buttons, cards_by_post, shows_failed_or_queued
+from opsbot.chaos.chat import (
+    POSTING,
+    Message,
+    buttons,
+    cards_by_post,
+    digests_by_post,
+    shows_failed_or_queued,
+)
 from opsbot.chaos.database import StoredAnswer, StoredQuestion
 from opsbot.chaos.staff import CuratorAnswer
 from opsbot.db.models import AnswerStatus, QuestionStatus
@@ -74,6 +81,7 @@ class World:
 def compute(world: World) -> Figures:
     figures = Figures()
     cards = cards_by_post(world.messages, world.museum)
+    listed = digests_by_post(world.messages, world.museum)
     by_id = {m["message_id"]: m for m in world.messages}
     museum_ids = {str(post["id"]) for post in world.museum_posts}
     replies: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -96,11 +104,14 @@ def compute(world: World) -> Figures:
         shown = cards.get(pid, [])
         on_x = replies.get(pid, [])
         row = stored.get(pid)
-        if not shown:
-            note("questions lost", pid, "no card in the staff group")
-        if len(shown) > 1:
-            ids = ", ".join(str(m["message_id"]) for m in shown)
-            note("duplicate cards", pid, f"{len(shown)} cards (messages {ids})")
+        in_digests = listed.get(pid, [])
+        if not shown and not in_digests:
+            note("questions lost", pid, "neither a card nor a digest line in the staff group")
+        # A card asked for from a digest is no duplicate: two cards or two listings are.
+        for kind, found in (("cards", shown), ("digest listings", in_digests)):
+            if len(found) > 1:
+                ids = ", ".join(str(m["message_id"]) for m in found)
+                note("duplicate cards", pid, f"{len(found)} {kind} (messages {ids})")
         if len(on_x) > 1:
             ids = ", ".join(str(p["id"]) for p in on_x)
             note("duplicate replies", pid, f"{len(on_x)} museum replies on X ({ids})")
