@@ -317,6 +317,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_delivery_answer_id"), ["answer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_delivery_follows_id"), ["follows_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_delivery_state"), ["state"], unique=False)
 
     connection = op.get_bind()
@@ -383,5 +384,6 @@ def downgrade() -> None:
             )
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_delivery_state"))
+        batch_op.drop_index(batch_op.f("ix_delivery_follows_id"))
         batch_op.drop_index(batch_op.f("ix_delivery_answer_id"))
     op.drop_table("delivery")

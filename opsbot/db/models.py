@@ -419,7 +419,9 @@ class Delivery(Base):
     # The post it replies to; or, for a later part of a thread, the delivery it follows,
     # whose post becomes the target once it is out.
     target: Mapped[str | None] = mapped_column(String(32))
-    follows_id: Mapped[int | None] = mapped_column(ForeignKey("delivery.id", ondelete="CASCADE"))
+    follows_id: Mapped[int | None] = mapped_column(
+        ForeignKey("delivery.id", ondelete="CASCADE"), index=True
+    )
     # The exact text X receives.
     payload: Mapped[str] = mapped_column(Text)
     state: Mapped[DeliveryState] = mapped_column(

@@ -120,7 +120,7 @@ async def enqueue(
     kind: DeliveryKind,
     payload: str,
     now: datetime,
-    origin: Origin = Origin(),
+    origin: Origin,
     target: str | None = None,
     follows_id: int | None = None,
     answer_id: int | None = None,
