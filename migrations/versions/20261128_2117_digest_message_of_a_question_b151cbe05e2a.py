@@ -1,7 +1,7 @@
 """digest message of a question
 
 Revision ID: b151cbe05e2a
-Revises: 933b23624867
+Revises: 9f31e91999f6
 Create Date: 2026-11-28 21:17:07.279896+00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "b151cbe05e2a"
-down_revision: str | Sequence[str] | None = "933b23624867"
+down_revision: str | Sequence[str] | None = "9f31e91999f6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,12 +11,13 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from opsbot.db.models import Answer, AnswerStatus, Question, Salon
+from opsbot.db.models import Answer, AnswerStatus, Delivery, Question, Salon
 from opsbot.settings import normalise_database_url
 
 
@@ -87,10 +88,10 @@ async def salon_is(engine: AsyncEngine, status: str) -> bool:
 
 
 async def unsettled_answers(engine: AsyncEngine) -> int:
-    """Answers the bot still owes X: posting (outcome unknown) or queued for a retry."""
+    """Answers the bot still owes X: posting (in the outbox: sending, or waiting to retry)."""
     async with engine.connect() as connection:
         rows = await connection.scalars(
-            select(Answer.id).where(Answer.status.in_([AnswerStatus.POSTING, AnswerStatus.QUEUED]))
+            select(Answer.id).where(Answer.status == AnswerStatus.POSTING)
         )
         return len(list(rows))
 
@@ -136,9 +137,9 @@ async def snapshot(engine: AsyncEngine) -> tuple[list[StoredQuestion], list[Stor
                 row.question_id,
                 row.status,
                 row.text,
-                row.x_post_id,
-                row.attempts,
-                row.last_error,
+                row[4],
+                row[5],
+                row[6],
                 row.preview_message_id,
             )
             for row in await connection.execute(
@@ -148,10 +149,15 @@ async def snapshot(engine: AsyncEngine) -> tuple[list[StoredQuestion], list[Stor
                     Answer.status,
                     Answer.text,
                     Answer.x_post_id,
-                    Answer.attempts,
-                    Answer.last_error,
+                    func.coalesce(_delivery_of(Delivery.attempts), 0),
+                    func.coalesce(_delivery_of(Delivery.last_error), ""),
                     Answer.preview_message_id,
                 ).order_by(Answer.id)
             )
         ]
     return questions, answers
+
+
+def _delivery_of(column: Any) -> Any:
+    """A column of the outbox row that carries this answer (part) to X."""
+    return select(column).where(Delivery.answer_id == Answer.id).limit(1).scalar_subquery()

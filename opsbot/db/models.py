@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,7 +23,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from opsbot.db.base import Base, UTCDateTime, utcnow
 
 
-class QuestionStatus:
+def _status(enum: type[StrEnum]) -> Enum:
+    """A StrEnum stored as its values in a plain VARCHAR(16): no database enum type to migrate."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class QuestionStatus(StrEnum):
     OPEN = "open"
     TAKEN = "taken"
     ANSWERED = "answered"
@@ -153,12 +166,10 @@ class Heartbeat(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class AnswerStatus:
+class AnswerStatus(StrEnum):
     DRAFT = "draft"
-    # Claimed by one publisher; X may or may not have the post yet.
+    # Handed to the outbox (one delivery per part); X may or may not have it yet.
     POSTING = "posting"
-    # Waiting for X's rate-limit reset or for working keys.
-    QUEUED = "queued"
     POSTED = "posted"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -167,8 +178,9 @@ class AnswerStatus:
 class Answer(Base):
     """One post the museum will make on X: an answer, or one part of an answer's thread.
 
-    Also the outbox: the status moves draft -> posting -> posted | failed, each step by a
-    conditional UPDATE, so a reply is published once however often Post is pressed.
+    The curator's draft until Post is pressed (draft -> posting, a conditional UPDATE, so it
+    is handed over once however often Post is pressed); then each part is a `Delivery`, and
+    the outbox writes its outcome here (posted | failed) in the transaction that records it.
     """
 
     __tablename__ = "answer"
@@ -181,18 +193,14 @@ class Answer(Base):
     # What the curator wrote; `text` is what X receives (signature, hashtag, numbering).
     source_text: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default=AnswerStatus.DRAFT, index=True)
+    status: Mapped[AnswerStatus] = mapped_column(
+        _status(AnswerStatus), default=AnswerStatus.DRAFT, index=True
+    )
     # Threads: part 1 answers the question, part k replies to part k-1.
     thread_root_id: Mapped[int | None] = mapped_column(Integer, index=True)
     part: Mapped[int] = mapped_column(Integer, default=1)
     parts: Mapped[int] = mapped_column(Integer, default=1)
     x_post_id: Mapped[str | None] = mapped_column(String(32), unique=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    # Why a queued answer waits, when it is not X's rate limit: "keys", "enrolment", "credits".
-    waiting_for: Mapped[str | None] = mapped_column(String(16))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     preview_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     preview_message_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -260,8 +268,6 @@ class Salon(Base):
     secret: Mapped[str] = mapped_column(String(64), default="")
     commitment: Mapped[str] = mapped_column(String(64), default="")
     end_warning_sent: Mapped[bool] = mapped_column(Boolean, default=False)
-    announcement: Mapped[str] = mapped_column(String(16), default="offered")
-    announcement_post_id: Mapped[str | None] = mapped_column(String(32))
     prompts_asked: Mapped[int] = mapped_column(Integer, default=0)
     # Planning (salons scheduled ahead): the planned local start as UTC, and the series.
     planned_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
@@ -291,7 +297,6 @@ class Draw(Base):
     winners: Mapped[str] = mapped_column(Text)
     next_reserve: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    announcement_post_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class Exclusion(Base):
@@ -363,3 +368,94 @@ class TelegramSend(Base):
     # The message Telegram's answer named: after a crash, a message the bot knows is its own
     # and not a card whose answer was lost.
     message_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class DeliveryKind(StrEnum):
+    """What the museum posts on X that must happen once."""
+
+    # A reply to a question, or one part of an answer's thread.
+    ANSWER = "answer"
+    # The salon's opening post.
+    ANNOUNCEMENT = "announcement"
+    # A numbered question to the audience (/ask): Q1, Q2, …
+    PROMPT = "prompt"
+    # The winners of a salon's draw.
+    WINNERS = "winners"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    # Claimed by one sender under a lease; X may or may not have the post yet.
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    # Withdrawn before it was sent (an announcement the moderator skipped).
+    CANCELLED = "cancelled"
+
+
+class DeliveryWait(StrEnum):
+    """Why a pending delivery waits for its next attempt."""
+
+    # X's rate-limit window is spent; X did not take the post.
+    RATE_LIMIT = "rate_limit"
+    # X refused the museum itself, not the post: keys, app enrolment, spent credits.
+    KEYS = "keys"
+    ENROLMENT = "enrolment"
+    CREDITS = "credits"
+    # X did not answer (a timeout, a 5xx, a crash): the post may be there.
+    UNKNOWN = "unknown"
+
+
+class Delivery(Base):
+    """The outbox: one post to X that must happen once, whatever crashes or X does.
+
+    `key` says what it is (`answer:12`, `announcement:3`), so asking twice queues it once.
+    pending -> sending -> sent | failed: every step is a conditional UPDATE, and a sender
+    holds a row under a lease with a fencing `token` (each claim increments it; a sender may
+    post and record only while the token is still its own). Once X may have the post
+    (`maybe_posted`), every later attempt looks for it on X before posting.
+    """
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[DeliveryKind] = mapped_column(_status(DeliveryKind))
+    # The post it replies to; or, for a later part of a thread, the delivery it follows,
+    # whose post becomes the target once it is out.
+    target: Mapped[str | None] = mapped_column(String(32))
+    follows_id: Mapped[int | None] = mapped_column(
+        ForeignKey("delivery.id", ondelete="CASCADE"), index=True
+    )
+    # The exact text X receives.
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[DeliveryState] = mapped_column(
+        _status(DeliveryState), default=DeliveryState.PENDING, index=True
+    )
+    token: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Attempts X did not answer; the back-off grows with them and they are bounded.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    waiting_for: Mapped[DeliveryWait | None] = mapped_column(_status(DeliveryWait))
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    maybe_posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    external_id: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    # What it belongs to, so its outcome can be shown where it was asked for.
+    answer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("answer.id", ondelete="CASCADE"), index=True
+    )
+    salon_id: Mapped[int | None] = mapped_column(ForeignKey("salon.id", ondelete="CASCADE"))
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("draw.id", ondelete="CASCADE"))
+    # A prompt's n in Qn.
+    number: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[int | None] = mapped_column(BigInteger)
+    # The staff message it was asked for from (a preview, an /ask), where the outcome goes.
+    origin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    origin_message_id: Mapped[int | None] = mapped_column(Integer)
+    origin_thread_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the staff were told it is on X or failed; None while nobody has been.
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

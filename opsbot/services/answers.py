@@ -1,7 +1,8 @@
-"""Answers: drafts, the outbox of posts to X, and the rules of who may post what.
+"""Answers: drafts, handing them to the outbox, and the rules of who may post what.
 
-Every state change is a conditional UPDATE on the status, so concurrent presses, a second
-curator, or a publisher recovering after a crash cannot publish the same answer twice.
+Every state change is a conditional UPDATE on the status, so concurrent presses or a second
+curator cannot hand the same answer over twice; once handed over, each part is a delivery of
+the outbox (`services.outbox`), which writes its outcome back here.
 """
 
 from __future__ import annotations
@@ -11,20 +12,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from opsbot.db.base import utcnow
-from opsbot.db.models import Answer, AnswerPrompt, AnswerStatus, Question, QuestionStatus
-from opsbot.services import questions
+from opsbot.db.models import (
+    Answer,
+    AnswerPrompt,
+    AnswerStatus,
+    DeliveryKind,
+    Question,
+    QuestionStatus,
+)
+from opsbot.services import outbox, questions
 from opsbot.services.compose import answer_hashtags, compose, split_thread
 from opsbot.services.tweet_length import fits
 
 # Longer than any sensible thread of replies, and short enough for one preview message.
 MAX_ANSWER_CHARS = 2000
-# How long a publisher may hold an answer before the outbox takes it over.
-LEASE = timedelta(minutes=5)
 
 
 class DraftOutcome(StrEnum):
@@ -177,6 +182,12 @@ async def create_draft(
     return DraftResult(DraftOutcome.CREATED, answer=answer, question=question)
 
 
+async def load(session: AsyncSession, answer_id: int) -> Answer | None:
+    return await session.scalar(
+        select(Answer).where(Answer.id == answer_id).execution_options(populate_existing=True)
+    )
+
+
 async def thread_of(session: AsyncSession, root_id: int) -> list[Answer]:
     """The answer and, if it was split, all its parts in order."""
     result = await session.scalars(
@@ -255,45 +266,36 @@ async def adopt_preview(session: AsyncSession, root_id: int, chat_id: int, messa
 @dataclass(frozen=True)
 class Claim:
     outcome: ClaimOutcome
-    # The answer's attempt number when claimed: a publisher may post only while it still
-    # holds it (a takeover by the outbox increments it).
-    token: int = 0
 
 
-def _due(now: datetime, *, force: bool) -> ColumnElement[bool]:
-    lease_over = true() if force else or_(Answer.lease_until.is_(None), Answer.lease_until <= now)
-    return or_(
-        and_(Answer.status == AnswerStatus.QUEUED, Answer.next_attempt_at <= now),
-        and_(Answer.status == AnswerStatus.POSTING, lease_over),
-    )
-
-
-async def _token(session: AsyncSession, root_id: int) -> int:
-    return int(await session.scalar(select(Answer.attempts).where(Answer.id == root_id)) or 0)
+def key(answer_id: int) -> str:
+    return f"answer:{answer_id}"
 
 
 async def _other_answer_in_flight(session: AsyncSession, question_id: int, root_id: int) -> bool:
-    """Another answer to the same question is posting, waiting for X, or already out."""
+    """Another answer to the same question is with the outbox or already out."""
     found = await session.scalar(
         select(Answer.id)
         .where(
             Answer.question_id == question_id,
             Answer.id != root_id,
             or_(Answer.thread_root_id.is_(None), Answer.thread_root_id != root_id),
-            Answer.status.in_([AnswerStatus.POSTING, AnswerStatus.QUEUED, AnswerStatus.POSTED]),
+            Answer.status.in_([AnswerStatus.POSTING, AnswerStatus.POSTED]),
         )
         .limit(1)
     )
     return found is not None
 
 
-async def claim(session: AsyncSession, root_id: int, now: datetime | None = None) -> Claim:
-    """Draft -> posting for one publisher; everyone else learns why not.
+async def claim(
+    session: AsyncSession, root_id: int, *, now: datetime, origin: outbox.Origin
+) -> Claim:
+    """Draft -> posting, once, and every part into the outbox; everyone else learns why not.
 
     The question's row is locked first (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE
-    already serialises writers), so two drafts of one question cannot both be claimed.
+    already serialises writers), so two drafts of one question cannot both be claimed. Part k
+    of a thread follows part k-1: it goes out as a reply to it, once that one is on X.
     """
-    now = now or utcnow()
     parts = await thread_of(session, root_id)
     if not parts or parts[0].thread_root_id is not None:
         return Claim(ClaimOutcome.NOT_FOUND)
@@ -318,62 +320,55 @@ async def claim(session: AsyncSession, root_id: int, now: datetime | None = None
             or_(Answer.id == root_id, Answer.thread_root_id == root_id),
             Answer.status == AnswerStatus.DRAFT,
         )
-        .values(status=AnswerStatus.POSTING, attempts=Answer.attempts + 1, lease_until=now + LEASE)
-    )
-    if result.rowcount:  # type: ignore[attr-defined]
-        return Claim(ClaimOutcome.CLAIMED, await _token(session, root_id))
-    status = parts[0].status
-    if status in (AnswerStatus.POSTING, AnswerStatus.QUEUED):
-        return Claim(ClaimOutcome.ALREADY_POSTING)
-    if status == AnswerStatus.POSTED:
-        return Claim(ClaimOutcome.ALREADY_POSTED)
-    return Claim(ClaimOutcome.CANCELLED)
-
-
-async def reclaim(
-    session: AsyncSession, root_id: int, now: datetime, *, force: bool = False
-) -> int | None:
-    """Take over an answer (or its unfinished thread) whose publisher is gone or that waited
-    for X; the new token, or None when it is not due any more."""
-    result = await session.execute(
-        update(Answer)
-        .where(or_(Answer.id == root_id, Answer.thread_root_id == root_id), _due(now, force=force))
-        .values(status=AnswerStatus.POSTING, lease_until=now + LEASE)
+        .values(status=AnswerStatus.POSTING)
     )
     if not result.rowcount:  # type: ignore[attr-defined]
-        return None
+        status = parts[0].status
+        if status == AnswerStatus.POSTING:
+            return Claim(ClaimOutcome.ALREADY_POSTING)
+        if status == AnswerStatus.POSTED:
+            return Claim(ClaimOutcome.ALREADY_POSTED)
+        return Claim(ClaimOutcome.CANCELLED)
+    follows: int | None = None
+    for part in parts:
+        queued = await outbox.enqueue(
+            session,
+            key=key(part.id),
+            kind=DeliveryKind.ANSWER,
+            payload=part.text,
+            now=now,
+            origin=origin,
+            target=question.x_post_id if follows is None else None,
+            follows_id=follows,
+            answer_id=part.id,
+            retry_failed=False,
+        )
+        follows = queued.delivery.id
+    return Claim(ClaimOutcome.CLAIMED)
+
+
+async def part_posted(session: AsyncSession, answer_id: int, x_post_id: str, now: datetime) -> None:
+    """The outbox has this part on X; the last part answers the question, in the same
+    transaction, so a stop in between cannot leave it answered on X but "taken" here."""
+    part = await session.get(Answer, answer_id)
+    if part is None:
+        return
     await session.execute(
-        update(Answer).where(Answer.id == root_id).values(attempts=Answer.attempts + 1)
-    )
-    return await _token(session, root_id)
-
-
-async def still_holds(session: AsyncSession, root_id: int, token: int, now: datetime) -> bool:
-    """Renew the lease if this publisher still owns the answer; False if it was taken over."""
-    result = await session.execute(
-        update(Answer)
-        .where(Answer.id == root_id, Answer.attempts == token)
-        .values(lease_until=now + LEASE)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def due_roots(session: AsyncSession, now: datetime, *, force: bool = False) -> list[int]:
-    """Answers the outbox should (re)try now: any part queued and due, or a stale posting."""
-    root = func.coalesce(Answer.thread_root_id, Answer.id)
-    result = await session.scalars(
-        select(root).where(_due(now, force=force)).group_by(root).order_by(root)
-    )
-    return list(result)
-
-
-async def mark_posted(session: AsyncSession, answer_id: int, x_post_id: str) -> bool:
-    result = await session.execute(
         update(Answer)
         .where(Answer.id == answer_id, Answer.status == AnswerStatus.POSTING)
-        .values(status=AnswerStatus.POSTED, x_post_id=x_post_id, posted_at=utcnow(), last_error="")
+        .values(status=AnswerStatus.POSTED, x_post_id=x_post_id, posted_at=now)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if part.part == part.parts:
+        await mark_answered(session, part.question_id, part.curator_id)
+
+
+async def parts_failed(session: AsyncSession, answer_ids: Sequence[int]) -> None:
+    """The outbox gave these parts up: the answer goes back to its curator."""
+    await session.execute(
+        update(Answer)
+        .where(Answer.id.in_(list(answer_ids)), Answer.status == AnswerStatus.POSTING)
+        .values(status=AnswerStatus.FAILED)
+    )
 
 
 async def mark_answered(session: AsyncSession, question_id: int, curator_id: int) -> None:
@@ -387,47 +382,6 @@ async def mark_answered(session: AsyncSession, question_id: int, curator_id: int
         update(Answer)
         .where(Answer.question_id == question_id, Answer.status == AnswerStatus.DRAFT)
         .values(status=AnswerStatus.CANCELLED)
-    )
-
-
-async def _set_unposted(session: AsyncSession, root_id: int, **values: object) -> None:
-    await session.execute(
-        update(Answer)
-        .where(
-            or_(Answer.id == root_id, Answer.thread_root_id == root_id),
-            Answer.status.in_([AnswerStatus.POSTING, AnswerStatus.QUEUED]),
-        )
-        .values(**values)
-    )
-
-
-async def mark_queued(
-    session: AsyncSession,
-    root_id: int,
-    until: datetime,
-    error: str,
-    waiting_for: str | None = None,
-) -> None:
-    """Wait for X until `until`: its rate limit, or (`waiting_for`) what the staff must fix."""
-    await _set_unposted(
-        session,
-        root_id,
-        status=AnswerStatus.QUEUED,
-        next_attempt_at=until,
-        last_error=error,
-        waiting_for=waiting_for,
-        lease_until=None,
-    )
-
-
-async def mark_retry(session: AsyncSession, root_id: int, until: datetime, error: str) -> None:
-    """Outcome unknown (timeout, 5xx): stay `posting`, so the retry first looks for the post."""
-    await _set_unposted(session, root_id, lease_until=until, last_error=error)
-
-
-async def mark_failed(session: AsyncSession, root_id: int, error: str) -> None:
-    await _set_unposted(
-        session, root_id, status=AnswerStatus.FAILED, last_error=error, lease_until=None
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.db.models import (
+    DeliveryKind,
     Draw,
     Exclusion,
     Question,
@@ -26,7 +27,7 @@ from opsbot.db.models import (
     SalonStatus,
     StaffMember,
 )
-from opsbot.services import lottery
+from opsbot.services import lottery, outbox
 
 MAX_WINNERS = 100
 
@@ -219,18 +220,20 @@ async def include(session: AsyncSession, handle: str) -> bool:
     return True
 
 
-async def claim_announcement(session: AsyncSession, draw_id: int) -> bool:
-    """The winners' announcement goes to X once: the first Post press claims it."""
-    result = await session.execute(
-        update(Draw)
-        .where(Draw.id == draw_id, Draw.announcement_post_id.is_(None))
-        .values(announcement_post_id="posting")
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+def announcement_key(draw_id: int) -> str:
+    return f"winners:{draw_id}"
 
 
-async def finish_announcement(session: AsyncSession, draw_id: int, post_id: str | None) -> None:
-    """Record the post, or (with None) give the claim back after X refused it."""
-    await session.execute(
-        update(Draw).where(Draw.id == draw_id).values(announcement_post_id=post_id)
+async def announce(
+    session: AsyncSession, draw_id: int, text: str, *, now: datetime, origin: outbox.Origin
+) -> outbox.Queued:
+    """The winners' announcement into the outbox, once (again only after it failed)."""
+    return await outbox.enqueue(
+        session,
+        key=announcement_key(draw_id),
+        kind=DeliveryKind.WINNERS,
+        payload=text,
+        now=now,
+        origin=origin,
+        draw_id=draw_id,
     )

@@ -1,11 +1,14 @@
-"""Salons: start, end, the ten-minute warning, and what a salon's questions add up to.
+"""Salons: start, end, the ten-minute warning, its posts on X, and what its questions add up to.
 
 At most one salon is live (a unique partial index), and each step that must happen once
-(warning, end) is a conditional UPDATE, so a restart or a doubled timer cannot repeat it.
+(warning, end) is a conditional UPDATE, so a restart or a doubled timer cannot repeat it. Its
+posts (the announcement, the /ask prompts) go to X through the outbox, once each.
 """
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -14,8 +17,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opsbot.db.models import Question, QuestionStatus, Salon, SalonStatus
-from opsbot.services import lottery
+from opsbot.db.models import DeliveryKind, Question, QuestionStatus, Salon, SalonStatus
+from opsbot.services import lottery, outbox
 
 MAX_DURATION = timedelta(hours=4)
 MIN_DURATION = timedelta(minutes=15)
@@ -131,27 +134,78 @@ async def claim_end_warning(session: AsyncSession, salon_id: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def claim_announcement(session: AsyncSession, salon_id: int, to: str) -> bool:
-    """offered -> posting | skipped, once."""
-    result = await session.execute(
-        update(Salon)
-        .where(Salon.id == salon_id, Salon.announcement == "offered")
-        .values(announcement=to)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+def announcement_key(salon_id: int) -> str:
+    return f"announcement:{salon_id}"
 
 
-async def finish_announcement(
-    session: AsyncSession, salon_id: int, post_id: str | None, error: bool = False
-) -> None:
-    await session.execute(
-        update(Salon)
-        .where(Salon.id == salon_id)
-        .values(
-            announcement="offered" if error else "posted",
-            announcement_post_id=post_id,
-        )
+async def announce(
+    session: AsyncSession, salon_id: int, text: str, *, now: datetime, origin: outbox.Origin
+) -> outbox.Queued:
+    """The salon's announcement into the outbox, once (again only after it failed)."""
+    return await outbox.enqueue(
+        session,
+        key=announcement_key(salon_id),
+        kind=DeliveryKind.ANNOUNCEMENT,
+        payload=text,
+        now=now,
+        origin=origin,
+        salon_id=salon_id,
     )
+
+
+async def skip_announcement(
+    session: AsyncSession, salon_id: int, *, now: datetime, origin: outbox.Origin
+) -> bool:
+    """The moderator does not want it: False if it is already under way or out."""
+    return await outbox.withdraw(
+        session,
+        key=announcement_key(salon_id),
+        kind=DeliveryKind.ANNOUNCEMENT,
+        now=now,
+        origin=origin,
+    )
+
+
+def _prompt_key(salon_id: int, prompt: str) -> str:
+    # The same question asked twice in a salon (a doubled /ask) is asked once.
+    normalised = " ".join(unicodedata.normalize("NFC", prompt).casefold().split())
+    return f"prompt:{salon_id}:{hashlib.sha256(normalised.encode()).hexdigest()[:32]}"
+
+
+async def ask(
+    session: AsyncSession,
+    salon_id: int,
+    prompt: str,
+    hashtag: str,
+    *,
+    now: datetime,
+    origin: outbox.Origin,
+) -> outbox.Queued:
+    """`Qn: PROMPT #hashtag` into the outbox, numbered in the database, once per prompt.
+
+    The salon's row is locked first, so two /ask at once get two numbers in order, and the
+    same prompt twice gets one number and one post.
+    """
+    await session.execute(select(Salon.id).where(Salon.id == salon_id).with_for_update())
+    key = _prompt_key(salon_id, prompt)
+    existing = await outbox.by_key(session, key)
+    number = existing.number if existing is not None else None
+    if number is None:
+        number = await next_prompt_number(session, salon_id)
+    return await outbox.enqueue(
+        session,
+        key=key,
+        kind=DeliveryKind.PROMPT,
+        payload=prompt_text(number, prompt, hashtag),
+        now=now,
+        origin=origin,
+        salon_id=salon_id,
+        number=number,
+    )
+
+
+def prompt_text(number: int, prompt: str, hashtag: str) -> str:
+    return f"Q{number}: {prompt} {hashtag}"
 
 
 async def next_prompt_number(session: AsyncSession, salon_id: int) -> int:

@@ -1,46 +1,88 @@
-"""Posting one of the museum's own announcements on X after a moderator pressed Post.
+"""What the staff group is told about the museum's own posts: the salon announcement, the
+/ask prompts and the winners. Handlers queue them in the outbox; this shows the outcome.
 
-The caller has already claimed the announcement in the database (so a second press cannot
-post it again); this posts it, gives the claim back if X refuses, and tells the group.
+On X: the link, in the salon's topic (a prompt: as a reply to the /ask, in the moderator's
+language). Not posted: why, once; an announcement's preview gets its buttons back, so Post
+can be pressed again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 
-from telegram import CallbackQuery
+from opsbot.db.models import Delivery, DeliveryKind, DeliveryState
+from opsbot.i18n import N_, Translator, translator
+from opsbot.services import staff
+from opsbot.services.posts import post_url
+from opsbot.telegram.callback_data import Action, pack
+from opsbot.telegram.context import Services
 
-from opsbot.i18n import Translator, translator
-from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import answer_query, clear_buttons
-from opsbot.x.gateway import XError
+_ON_X = {
+    DeliveryKind.ANNOUNCEMENT: N_("📣 The announcement is on X: {url}"),
+    DeliveryKind.PROMPT: N_("Q{number} is on X: {url}"),
+    DeliveryKind.WINNERS: N_("📣 The winners are announced on X: {url}"),
+}
+_NOT_POSTED = {
+    DeliveryKind.ANNOUNCEMENT: N_("❌ The announcement was not posted: {reason}"),
+    DeliveryKind.PROMPT: N_("❌ Q{number} was not posted: {reason}"),
+    DeliveryKind.WINNERS: N_("❌ The winners' announcement was not posted: {reason}"),
+}
+# The preview's buttons, given back when its post failed.
+_BUTTONS = {
+    DeliveryKind.ANNOUNCEMENT: (Action.ANNOUNCE, Action.SKIP_ANNOUNCE),
+    DeliveryKind.WINNERS: (Action.DRAW_POST, Action.DRAW_SKIP),
+}
 
 
-async def post_announcement(
-    context: OpsbotContext,
-    query: CallbackQuery,
-    _: Translator,
-    text: str,
-    *,
-    release: Callable[[], Awaitable[None]],
-    record: Callable[[str], Awaitable[None]],
-    done: str,
-    thread_id: int | None = None,
-) -> None:
-    """`done` is a msgid with a `{url}` placeholder, shown to the group once it is on X."""
-    services = context.services
-    await clear_buttons(query)
-    try:
-        post_id = await services.gateway.create_post(text, None)
-    except XError as exc:
-        await release()
-        reason = _.plain("X did not take it: {reason}", reason=str(exc))
-        await answer_query(query, reason, alert=True)
-        return
-    await record(post_id)
-    await answer_query(query, _.plain("Posted on X."))
-    group = translator(services.settings.default_language)
-    url = f"https://x.com/{services.settings.x_account}/status/{post_id}"
-    await context.bot.send_message(
-        services.staff_chat_id, group(done, url=url), message_thread_id=thread_id
+def post_buttons(kind: DeliveryKind, target: int, _: Translator) -> InlineKeyboardMarkup:
+    post, skip = _BUTTONS[kind]
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_.plain("Post"), callback_data=pack(post, target)),
+                InlineKeyboardButton(_.plain("Skip"), callback_data=pack(skip, target)),
+            ]
+        ]
     )
+
+
+async def tell_outcome(bot: Bot, services: Services, row: Delivery) -> None:
+    settings = services.settings
+    _ = translator(settings.default_language)
+    if row.kind == DeliveryKind.PROMPT and row.requested_by is not None:
+        async with services.sessionmaker.begin() as session:
+            language = await staff.language_of(
+                session, row.requested_by, None, settings.default_language
+            )
+        _ = translator(language)
+    if row.state == DeliveryState.SENT:
+        text = _(
+            _ON_X[row.kind],
+            number=row.number or "?",
+            url=post_url(settings.x_account, row.external_id or ""),
+        )
+    else:
+        text = _(_NOT_POSTED[row.kind], number=row.number or "?", reason=row.last_error or "?")
+    reply = (
+        ReplyParameters(row.origin_message_id, allow_sending_without_reply=True)
+        if row.kind == DeliveryKind.PROMPT and row.origin_message_id is not None
+        else None
+    )
+    await bot.send_message(
+        services.staff_chat_id,
+        text,
+        message_thread_id=row.origin_thread_id,
+        reply_parameters=reply,
+    )
+    target = row.salon_id if row.kind == DeliveryKind.ANNOUNCEMENT else row.draw_id
+    if (
+        row.state == DeliveryState.FAILED
+        and row.kind in _BUTTONS
+        and target is not None
+        and row.origin_message_id is not None
+    ):
+        await bot.edit_message_reply_markup(
+            row.origin_chat_id or services.staff_chat_id,
+            row.origin_message_id,
+            reply_markup=post_buttons(row.kind, target, translator(settings.default_language)),
+        )

@@ -1,22 +1,32 @@
-"""The outbox worker: retries answers that wait for X and recovers those a crash interrupted.
+"""The loop that drives the outbox: every post to X that must happen once goes out from here.
 
-At start every `posting` answer is taken over at once: its publisher is gone, since no other
-process can run on this database (the instance lock); later only those whose publisher's lease
-ran out.
+Each round claims what is due (a conditional UPDATE with a fencing token), hands it to the
+publisher, and shows the outcome in the staff group; then it tells any final outcome the
+staff have not heard yet (a stop between recording it and telling it). Handlers only queue
+(`services.outbox`) and wake this loop.
+
+At start every `sending` row is taken over at once: its sender is gone, since no other
+process can run on this database (the instance lock); later only rows whose lease ran out.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from collections.abc import Awaitable
 
 from telegram import Bot
+from telegram.error import TelegramError
 
+from opsbot.db.base import utcnow
+from opsbot.db.models import Delivery, DeliveryKind
 from opsbot.i18n import translator
-from opsbot.services import answers, staff
-from opsbot.telegram.answer_views import after_publish
+from opsbot.services import outbox
+from opsbot.services.outbox import Delivered, Outcome
+from opsbot.telegram import announcements, answer_views
 from opsbot.telegram.background import BackgroundLoop
 from opsbot.telegram.context import Services
+from opsbot.telegram.x_notices import refused_notice
+from opsbot.x.gateway import Access
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +34,7 @@ CHECK_SECONDS = 5.0
 
 
 class Outbox(BackgroundLoop):
-    name = "answer-outbox"
+    name = "outbox"
 
     def __init__(self, bot: Bot, services: Services) -> None:
         super().__init__()
@@ -35,33 +45,76 @@ class Outbox(BackgroundLoop):
 
     async def _run_once(self) -> None:
         try:
-            # The first round after start takes over every unfinished answer at once.
-            await self.retry_due(force=self._first_round)
+            # The first round after start takes over every unfinished delivery at once.
+            await self.deliver_due(force=self._first_round)
             self._first_round = False
+            await self.tell_untold()
         except Exception:
-            log.exception("answer outbox failed; retrying")
+            log.exception("the outbox failed; retrying")
         await self.pause(self.check_seconds)
 
-    async def retry_due(self, *, force: bool = False) -> int:
-        services = self._services
-        now = datetime.now(UTC)
-        async with services.sessionmaker.begin() as session:
-            roots = await answers.due_roots(session, now, force=force)
+    async def deliver_due(self, *, force: bool = False) -> int:
+        """Deliver everything due; again at once while posts go out, since the next part of a
+        thread is due as soon as the one before it is on X."""
+        sessionmaker = self._services.sessionmaker
         done = 0
-        for root_id in roots:
-            if self.stopping:
-                break
-            async with services.sessionmaker.begin() as session:
-                token = await answers.reclaim(session, root_id, now, force=force)
-            if token is None:
-                continue
-            result = await services.publisher.publish(root_id, token, fresh=False)
-            log.info("outbox: answer %s -> %s", root_id, result.outcome)
-            async with services.sessionmaker.begin() as session:
-                [root, *_parts] = await answers.thread_of(session, root_id)
-                language = await staff.language_of(
-                    session, root.curator_id, None, services.settings.default_language
-                )
-            await after_publish(self._bot, services, result, translator(language))
-            done += 1
+        progressed = True
+        while progressed and not self.stopping:
+            progressed = False
+            now = utcnow()
+            async with sessionmaker.begin() as session:
+                due = await outbox.due(session, now, force=force)
+            for delivery_id in due:
+                if self.stopping:
+                    break
+                async with sessionmaker.begin() as session:
+                    row = await outbox.claim(session, delivery_id, now, force=force)
+                if row is None:
+                    continue
+                result = await self._services.publisher.deliver(row)
+                done += 1
+                progressed = progressed or result.outcome in (Outcome.POSTED, Outcome.ADOPTED)
+                await self._show(result)
+            force = False
         return done
+
+    async def tell_untold(self) -> None:
+        async with self._services.sessionmaker.begin() as session:
+            rows = await outbox.untold(session)
+        for row in rows:
+            await self._tell(row)
+
+    async def _show(self, result: Delivered) -> None:
+        services = self._services
+        row = result.delivery
+        if result.outcome == Outcome.TAKEN_OVER:
+            return
+        if result.alert_raised and row.waiting_for is not None:
+            group = translator(services.settings.default_language)
+            await self._say(refused_notice(Access(row.waiting_for.value), group, posting=True))
+        if result.outcome in (Outcome.WAITING, Outcome.RETRYING):
+            if row.kind == DeliveryKind.ANSWER:
+                await self._safely(answer_views.show_progress(self._bot, services, row))
+            return
+        await self._tell(row)
+
+    async def _tell(self, row: Delivery) -> None:
+        """The final outcome, once: on X with its link, or not posted and why."""
+        async with self._services.sessionmaker.begin() as session:
+            first = await outbox.mark_told(session, row.id, utcnow())
+        if not first:
+            return
+        if row.kind == DeliveryKind.ANSWER:
+            telling = answer_views.tell_outcome(self._bot, self._services, row)
+        else:
+            telling = announcements.tell_outcome(self._bot, self._services, row)
+        await self._safely(telling)
+
+    async def _say(self, text: str) -> None:
+        await self._safely(self._bot.send_message(self._services.staff_chat_id, text))
+
+    async def _safely(self, telling: Awaitable[object]) -> None:
+        try:
+            await telling
+        except TelegramError as exc:
+            log.warning("could not show an outbox outcome in the staff group: %s", exc)

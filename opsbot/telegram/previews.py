@@ -3,31 +3,37 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from opsbot.db.models import Answer, AnswerStatus, Question
+from opsbot.db.models import (
+    Answer,
+    AnswerStatus,
+    Delivery,
+    DeliveryState,
+    DeliveryWait,
+    Question,
+)
 from opsbot.i18n import N_, Html, Translator
 from opsbot.services.compose import has_link
 from opsbot.services.posts import post_url
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, fits, weighted_length
 from opsbot.telegram.callback_data import Action, pack
 from opsbot.telegram.cards import link
-from opsbot.x.gateway import Access
 
 # X refused the museum itself, not this answer: say what the staff must fix.
-_WAITING: dict[str, str] = {
-    Access.KEYS: N_(
+_WAITING: dict[DeliveryWait, str] = {
+    DeliveryWait.KEYS: N_(
         "⏳ Waiting: X refused the museum's keys, not this answer. The staff group has been "
         "told; it will be tried again at {time}."
     ),
-    Access.ENROLMENT: N_(
+    DeliveryWait.ENROLMENT: N_(
         "⏳ Waiting: X refused the museum's app, which is not enrolled for X API access "
         "(client-not-enrolled), not this answer. It will be tried again at {time}."
     ),
-    Access.CREDITS: N_(
+    DeliveryWait.CREDITS: N_(
         "⏳ Waiting: the museum's X credits are spent, not this answer. It will be tried "
         "again at {time}."
     ),
@@ -40,6 +46,7 @@ def _quote(text: str) -> Html:
 
 def render_preview(
     parts: Sequence[Answer],
+    deliveries: Mapping[int, Delivery],
     question: Question,
     _: Translator,
     zone: ZoneInfo,
@@ -102,14 +109,7 @@ def render_preview(
                 )
             )
     elif status == AnswerStatus.POSTING:
-        lines.append(_("⏳ Posting…"))
-    elif status == AnswerStatus.QUEUED and current.next_attempt_at is not None:
-        time = current.next_attempt_at.astimezone(zone).strftime("%H:%M")
-        waiting = _WAITING.get(current.waiting_for or "")
-        if waiting is None:
-            lines.append(_("⏳ Queued: X asked to wait. It will be posted at {time}.", time=time))
-        else:
-            lines.append(_(waiting, time=time))
+        lines.append(_waiting(deliveries.get(current.id), _, zone))
     elif status == AnswerStatus.POSTED:
         posted = [p for p in parts if p.x_post_id]
         lines.append(_("✅ Posted:"))
@@ -121,7 +121,8 @@ def render_preview(
                 )
             )
     elif status == AnswerStatus.FAILED:
-        lines.append(_("❌ Not posted: {reason}", reason=current.last_error or "?"))
+        delivery = deliveries.get(current.id)
+        lines.append(_("❌ Not posted: {reason}", reason=delivery.last_error if delivery else "?"))
     elif status == AnswerStatus.CANCELLED:
         lines.append(_("Cancelled."))
     if status in (AnswerStatus.DRAFT, AnswerStatus.FAILED):
@@ -133,3 +134,14 @@ def render_preview(
         )
     markup = InlineKeyboardMarkup([buttons]) if buttons else None
     return "\n".join(lines), markup
+
+
+def _waiting(delivery: Delivery | None, _: Translator, zone: ZoneInfo) -> Html:
+    """What an answer handed to the outbox is waiting for, if anything but X itself."""
+    if delivery is None or delivery.state != DeliveryState.PENDING:
+        return _("⏳ Posting…")
+    time = delivery.next_attempt_at.astimezone(zone).strftime("%H:%M")
+    if delivery.waiting_for == DeliveryWait.RATE_LIMIT:
+        return _("⏳ Queued: X asked to wait. It will be posted at {time}.", time=time)
+    waiting = _WAITING.get(delivery.waiting_for) if delivery.waiting_for else None
+    return _(waiting, time=time) if waiting else _("⏳ Posting…")

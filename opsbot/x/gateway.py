@@ -276,12 +276,40 @@ class XGateway:
                 return None
         return None
 
-    async def _users_posts(self, user_id: str, since_id: str, token: str | None) -> dict[str, Any]:
+    async def find_post(
+        self, user_id: str, since: datetime, is_it: Callable[[str], bool]
+    ) -> str | None:
+        """The id of `user_id`'s own post (not a reply) since `since` whose text `is_it`.
+
+        Used, like `find_reply`, before retrying a post whose outcome is unknown.
+        """
+        token: str | None = None
+        for _page_number in range(5):
+            body = await self._users_posts(user_id, None, token, start_time=since, own=True)
+            for post in body.get("data", []):
+                if is_it(str(post.get("text", ""))):
+                    return str(post["id"])
+            token = body.get("meta", {}).get("next_token")
+            if not token:
+                return None
+        return None
+
+    async def _users_posts(
+        self,
+        user_id: str,
+        since_id: str | None,
+        token: str | None,
+        *,
+        start_time: datetime | None = None,
+        own: bool = False,
+    ) -> dict[str, Any]:
         return await self._call(
             "getUsersPosts",
             lambda: self._client.get_users_tweets(
                 user_id,
                 since_id=since_id,
+                start_time=start_time,
+                exclude=["replies", "retweets"] if own else None,
                 pagination_token=token,
                 max_results=100,
                 tweet_fields=["referenced_tweets", "created_at"],

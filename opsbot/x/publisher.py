@@ -1,11 +1,15 @@
-"""Publishes claimed answers to X, once.
+"""The one sender of the outbox: posts a claimed delivery to X, once.
 
-A claimed answer is `posting`. If the outcome of a post is unknown (timeout, 5xx, a crash
-between X accepting it and the database recording it), the next attempt first looks for the
-museum's reply on X and adopts it. A 403 "duplicate content" is treated the same way: the
-post probably exists, so it is looked for, never blindly retried. When X refuses the museum
-itself (keys, app enrolment, spent credits) the answer waits in the queue with that reason,
-never as a refusal of its text.
+A delivery X may already have (`maybe_posted`: a timeout, a 5xx, a crash between X accepting
+it and the database recording it) is looked for on X first and adopted when found: a reply by
+the museum's reply to the same post, anything else by the museum's own post with exactly this
+text since the delivery's first attempt. A 403 "duplicate content" is looked for the same
+way, never blindly retried. When X refuses the museum itself (keys, app enrolment, spent
+credits) or asks to wait, the delivery waits with that reason, never as a refusal of its text.
+Attempts X did not answer back off and are bounded; past the bound the delivery fails.
+
+What a delivery is for (an answer's part, an announcement) is written in the same
+transaction as its outcome.
 """
 
 from __future__ import annotations
@@ -13,14 +17,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from opsbot.db.models import AnswerStatus, QuestionStatus
-from opsbot.services import alerts, answers, audit, questions
+from opsbot.db.models import Delivery, DeliveryKind, DeliveryWait, QuestionStatus
+from opsbot.services import alerts, answers, audit, outbox, questions
+from opsbot.services.outbox import Delivered, Outcome
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
 from opsbot.x.gateway import (
     Access,
@@ -36,39 +39,20 @@ from opsbot.x.gateway import (
 log = logging.getLogger(__name__)
 
 AUTH_RETRY = timedelta(minutes=2)
-# Seconds before retrying a post whose outcome is unknown, by attempt.
+# Seconds before the next attempt after X did not answer, by attempt.
 RETRY_BACKOFF = (10.0, 30.0, 120.0, 300.0)
-
-
-class Published(StrEnum):
-    POSTED = "posted"
-    # Waiting for X's rate-limit window or for working keys; retried by the outbox.
-    QUEUED = "queued"
-    # X did not answer; retried by the outbox after looking for the post.
-    RETRYING = "retrying"
-    TOO_LONG = "too_long"
-    NOT_REPLYABLE = "not_replyable"
-    DUPLICATE = "duplicate"
-    FAILED = "failed"
-
-
-@dataclass
-class PublishResult:
-    outcome: Published
-    root_id: int
-    question_id: int = 0
-    post_ids: list[str] = field(default_factory=list)
-    retry_at: datetime | None = None
-    detail: str = ""
-    weighted_length: int = 0
-    # Queued because X refused the museum itself, and why.
-    refused: Access | None = None
-    # True for the one publication that started that refusal's alert.
-    alert_raised: bool = False
+# Attempts X did not answer before the delivery is given up (after one last look on X).
+MAX_ATTEMPTS = 5
+# X's clock and ours may differ a little: look for a lost post from a bit before it was sent.
+CLOCK_SLACK = timedelta(minutes=1)
 
 
 def _is_duplicate(exc: XRejected) -> bool:
     return exc.status == 403 and "duplicate" in exc.detail.lower()
+
+
+class _Refused(Exception):
+    """X refused the post itself: retrying the same text will not help."""
 
 
 class Publisher:
@@ -86,6 +70,7 @@ class Publisher:
         self._clock = clock
         self.retry_backoff: tuple[float, ...] = RETRY_BACKOFF
         self.auth_retry = AUTH_RETRY
+        self.max_attempts = MAX_ATTEMPTS
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -96,148 +81,163 @@ class Publisher:
             account = await self._gateway.me()
         return account
 
-    async def publish(self, root_id: int, token: int, *, fresh: bool) -> PublishResult:
-        """Post every unposted part of a claimed answer.
-
-        `token` is the claim's attempt number: before each post the publisher checks that it
-        still holds the answer. `fresh` means this process has just claimed a draft, so
-        nothing can be on X yet; otherwise each part is first looked for on X.
-        """
+    async def deliver(self, row: Delivery) -> Delivered:
+        """Post a delivery this sender has just claimed (`row.token` is its claim)."""
         async with self._sessionmaker.begin() as session:
-            parts = await answers.thread_of(session, root_id)
-            question = await questions.load(session, parts[0].question_id) if parts else None
-        if not parts or question is None:
-            return PublishResult(Published.FAILED, root_id, detail="answer not found")
-        result = PublishResult(Published.POSTED, root_id, question_id=question.id)
-        if question.status == QuestionStatus.HIDDEN:
-            # Hidden after the answer was queued: spam is not answered.
-            async with self._sessionmaker.begin() as session:
-                await answers.mark_failed(session, root_id, "the question was hidden")
-            return PublishResult(Published.FAILED, root_id, question.id, detail="hidden")
-        reply_to = question.x_post_id
+            target = await outbox.target_of(session, row)
+            veto = await self._veto(session, row, target)
+        if veto is not None:
+            return await self._fail(row, veto, Outcome.FAILED)
+        sent = False
         try:
             museum = await self._museum()
-            for part in parts:
-                if part.status == AnswerStatus.POSTED and part.x_post_id:
-                    reply_to = part.x_post_id
-                    result.post_ids.append(part.x_post_id)
-                    continue
-                if part.status != AnswerStatus.POSTING:
-                    return PublishResult(Published.FAILED, root_id, question.id, detail=part.status)
-                async with self._sessionmaker.begin() as session:
-                    mine = await answers.still_holds(session, root_id, token, self._now())
-                if not mine:
-                    # The outbox took over (this publisher was too slow); it will finish.
-                    return PublishResult(Published.RETRYING, root_id, question.id, result.post_ids)
-                existing = None if fresh else await self._gateway.find_reply(museum.id, reply_to)
-                post_id = existing or await self._post(part.text, reply_to, museum)
-                async with self._sessionmaker.begin() as session:
-                    await answers.mark_posted(session, part.id, post_id)
-                    if part.part == part.parts:
-                        # In the same transaction: a stop in between would leave a question
-                        # answered on X but still "taken" here.
-                        await answers.mark_answered(session, question.id, parts[0].curator_id)
-                    await audit.record(
-                        session,
-                        actor_id=part.curator_id,
-                        action="posted" if existing is None else "adopted",
-                        question_id=question.id,
-                        detail=f"x post {post_id}, part {part.part}/{part.parts}",
-                    )
-                reply_to = post_id
-                result.post_ids.append(post_id)
-                # Once one part is out, the next must reply to it: never start over.
-                fresh = fresh and existing is None
+            async with self._sessionmaker.begin() as session:
+                if not await outbox.holds(session, row, self._now()):
+                    return Delivered(Outcome.TAKEN_OVER, row)
+            found = await self._look(row, target, museum) if row.maybe_posted else None
+            if found is not None:
+                return await self._record(row, found, adopted=True)
+            if row.attempts >= self.max_attempts:
+                return await self._give_up(row, row.last_error)
+            sent = True
+            post_id = await self._post(row, target, museum)
         except XRateLimited as exc:
-            retry_at = datetime.fromtimestamp(exc.reset_at, UTC)
-            async with self._sessionmaker.begin() as session:
-                await answers.mark_queued(session, root_id, retry_at, str(exc))
-            return PublishResult(
-                Published.QUEUED, root_id, question.id, result.post_ids, retry_at, str(exc)
-            )
+            until = datetime.fromtimestamp(exc.reset_at, UTC)
+            return await self._wait(row, until, DeliveryWait.RATE_LIMIT, str(exc))
         except (XAuthFailed, XPaymentRequired) as exc:
-            return await self._refused(root_id, question.id, result.post_ids, exc)
+            return await self._refused(row, exc)
         except XUnavailable as exc:
-            attempt = max(part.attempts for part in parts)
-            backoff = self.retry_backoff[min(attempt, len(self.retry_backoff)) - 1]
-            retry_at = self._now() + timedelta(seconds=backoff)
-            async with self._sessionmaker.begin() as session:
-                await answers.mark_retry(session, root_id, retry_at, str(exc))
-            return PublishResult(
-                Published.RETRYING, root_id, question.id, result.post_ids, retry_at, str(exc)
+            if row.attempts + 1 > self.max_attempts:
+                return await self._give_up(row, str(exc))
+            backoff = self.retry_backoff[min(row.attempts, len(self.retry_backoff) - 1)]
+            return await self._wait(
+                row,
+                self._now() + timedelta(seconds=backoff),
+                DeliveryWait.UNKNOWN,
+                str(exc),
+                maybe_posted=sent,
             )
-        except _Refused as refused:
-            async with self._sessionmaker.begin() as session:
-                await answers.mark_failed(session, root_id, refused.result.detail)
-                await audit.record(
-                    session,
-                    actor_id=parts[0].curator_id,
-                    action="post_failed",
-                    outcome=audit.REFUSED,
-                    question_id=question.id,
-                    detail=refused.result.detail,
-                )
-            refused.result.root_id = root_id
-            refused.result.question_id = question.id
-            refused.result.post_ids = result.post_ids
-            return refused.result
-        async with self._sessionmaker.begin() as session:
-            await answers.mark_answered(session, question.id, parts[0].curator_id)
-            await alerts.clear_alert(session, alerts.X_POST_ACCESS)
-        return result
+        except _Refused as exc:
+            return await self._fail(row, str(exc), Outcome.FAILED)
+        return await self._record(row, post_id, adopted=False)
 
-    async def _post(self, text: str, reply_to: str, museum: XAccount) -> str:
-        try:
-            return await self._gateway.create_post(text, reply_to)
-        except XRejected as exc:
-            if _is_duplicate(exc):
-                # "Duplicate content" means this text is probably on X already: find it.
-                existing = await self._gateway.find_reply(museum.id, reply_to)
-                if existing is not None:
-                    return existing
-                raise _Refused(PublishResult(Published.DUPLICATE, 0, detail=exc.detail)) from None
-            if exc.status == 400:
-                length = weighted_length(text)
-                raise _Refused(
-                    PublishResult(
-                        Published.TOO_LONG,
-                        0,
-                        detail=f"{exc.detail} ({length}/{MAX_WEIGHTED_LENGTH})",
-                        weighted_length=length,
-                    )
-                ) from None
-            if exc.status == 403:
-                raise _Refused(
-                    PublishResult(Published.NOT_REPLYABLE, 0, detail=exc.detail)
-                ) from None
-            raise _Refused(PublishResult(Published.FAILED, 0, detail=exc.detail)) from None
+    async def _veto(self, session: AsyncSession, row: Delivery, target: str | None) -> str | None:
+        """Why this delivery must not go out any more, if it must not."""
+        if row.follows_id is not None and target is None:
+            return "the post it follows is not on X"
+        if row.kind == DeliveryKind.ANSWER and row.answer_id is not None:
+            part = await answers.load(session, row.answer_id)
+            question = await questions.load(session, part.question_id) if part else None
+            if question is None:
+                return "the question is gone"
+            if question.status == QuestionStatus.HIDDEN:
+                # Hidden after the answer was handed over: spam is not answered.
+                return "the question was hidden"
+        return None
 
-    async def _refused(
-        self,
-        root_id: int,
-        question_id: int,
-        post_ids: list[str],
-        exc: XAuthFailed | XPaymentRequired,
-    ) -> PublishResult:
-        retry_at = self._now() + self.auth_retry
-        # Spent credits stop reading too: one alert for both, shared with the poller.
-        key = alerts.X_CREDITS if exc.reason == Access.CREDITS else alerts.X_POST_ACCESS
-        async with self._sessionmaker.begin() as session:
-            await answers.mark_queued(session, root_id, retry_at, str(exc), exc.reason)
-            raised = await alerts.raise_alert(session, key)
-        return PublishResult(
-            Published.QUEUED,
-            root_id,
-            question_id,
-            post_ids,
-            retry_at,
-            str(exc),
-            refused=exc.reason,
-            alert_raised=raised,
+    async def _look(self, row: Delivery, target: str | None, museum: XAccount) -> str | None:
+        """The post of an earlier attempt, if X has it."""
+        if target is not None:
+            return await self._gateway.find_reply(museum.id, target)
+        since = (row.first_attempt_at or self._now()) - CLOCK_SLACK
+        return await self._gateway.find_post(
+            museum.id, since, lambda text: outbox.same_text(row.payload, text)
         )
 
+    async def _post(self, row: Delivery, target: str | None, museum: XAccount) -> str:
+        try:
+            return await self._gateway.create_post(row.payload, target)
+        except XRejected as exc:
+            if _is_duplicate(exc):
+                # "Duplicate content": this text is probably on X already; find it.
+                found = await self._look(row, target, museum)
+                if found is not None:
+                    return found
+                raise _Refused(exc.detail) from None
+            if exc.status == 400:
+                length = weighted_length(row.payload)
+                raise _Refused(f"{exc.detail} ({length}/{MAX_WEIGHTED_LENGTH})") from None
+            raise _Refused(exc.detail) from None
 
-class _Refused(Exception):
-    def __init__(self, result: PublishResult) -> None:
-        super().__init__(result.detail)
-        self.result = result
+    async def _record(self, row: Delivery, post_id: str, *, adopted: bool) -> Delivered:
+        now = self._now()
+        async with self._sessionmaker.begin() as session:
+            if not await outbox.record_sent(session, row, post_id, now):
+                return Delivered(Outcome.TAKEN_OVER, row)
+            if row.kind == DeliveryKind.ANSWER and row.answer_id is not None:
+                await answers.part_posted(session, row.answer_id, post_id, now)
+            await alerts.clear_alert(session, alerts.X_POST_ACCESS)
+            await audit.record(
+                session,
+                actor_id=row.requested_by,
+                action="adopted" if adopted else "posted",
+                question_id=await _question_of(session, row),
+                detail=f"{row.key}: x post {post_id}",
+            )
+            done = await outbox.get(session, row.id)
+        assert done is not None
+        log.info("outbox: %s %s as x post %s", row.key, "adopted" if adopted else "posted", post_id)
+        return Delivered(Outcome.ADOPTED if adopted else Outcome.POSTED, done)
+
+    async def _wait(
+        self,
+        row: Delivery,
+        until: datetime,
+        why: DeliveryWait,
+        error: str,
+        *,
+        maybe_posted: bool = False,
+        alert: str | None = None,
+    ) -> Delivered:
+        now = self._now()
+        raised = False
+        async with self._sessionmaker.begin() as session:
+            await outbox.record_wait(
+                session, row, until=until, now=now, why=why, error=error, maybe_posted=maybe_posted
+            )
+            if alert is not None:
+                raised = await alerts.raise_alert(session, alert)
+            done = await outbox.get(session, row.id)
+        assert done is not None
+        outcome = Outcome.RETRYING if why == DeliveryWait.UNKNOWN else Outcome.WAITING
+        log.info("outbox: %s %s until %s: %s", row.key, outcome, until, error)
+        return Delivered(outcome, done, alert_raised=raised)
+
+    async def _refused(self, row: Delivery, exc: XAuthFailed | XPaymentRequired) -> Delivered:
+        # Spent credits stop reading too: one alert for both, shared with the poller.
+        alert = alerts.X_CREDITS if exc.reason == Access.CREDITS else alerts.X_POST_ACCESS
+        return await self._wait(
+            row,
+            self._now() + self.auth_retry,
+            DeliveryWait(exc.reason.value),
+            str(exc),
+            alert=alert,
+        )
+
+    async def _give_up(self, row: Delivery, error: str) -> Delivered:
+        reason = f"X did not answer {self.max_attempts} times: {error}"
+        return await self._fail(row, reason, Outcome.GAVE_UP)
+
+    async def _fail(self, row: Delivery, error: str, outcome: Outcome) -> Delivered:
+        async with self._sessionmaker.begin() as session:
+            failed = await outbox.record_failed(session, row, error, self._now())
+            if not failed:
+                return Delivered(Outcome.TAKEN_OVER, row)
+            answer_ids = [d.answer_id for d in failed if d.answer_id is not None]
+            if answer_ids:
+                await answers.parts_failed(session, answer_ids)
+            await audit.record(
+                session,
+                actor_id=row.requested_by,
+                action="post_failed",
+                outcome=audit.REFUSED,
+                question_id=await _question_of(session, row),
+                detail=f"{row.key}: {error}",
+            )
+        log.warning("outbox: %s failed: %s", row.key, error)
+        return Delivered(outcome, failed[0])
+
+
+async def _question_of(session: AsyncSession, row: Delivery) -> int | None:
+    part = await answers.load(session, row.answer_id) if row.answer_id is not None else None
+    return part.question_id if part else None

@@ -9,16 +9,19 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from opsbot.db.base import utcnow
+from opsbot.db.models import QuestionStatus
 from opsbot.i18n import Translator
 from opsbot.services import answers, audit, questions, staff, templates
 from opsbot.services.answers import ClaimOutcome, DraftOutcome
-from opsbot.telegram.answer_views import after_publish, show_preview
+from opsbot.telegram.answer_views import show_preview
 from opsbot.telegram.callback_data import Action, Callback, matches, pack
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.cards import shorten
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, audit_refusal, translator_for
 from opsbot.telegram.handlers.questions import authorise
+from opsbot.telegram.origin import of_press
 from opsbot.telegram.prompts import send_prompt
 from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID, Role
 
@@ -80,9 +83,9 @@ async def on_answer_button(update: Update, context: OpsbotContext) -> None:
     refusal = None
     if question is None:
         refusal = _.plain("This question is no longer in the queue.")
-    elif question.status == "answered":
+    elif question.status == QuestionStatus.ANSWERED:
         refusal = _.plain("This question has already been answered.")
-    elif question.status == "hidden":
+    elif question.status == QuestionStatus.HIDDEN:
         refusal = _.plain("This question is hidden; unhide it first.")
     elif question.taken_by not in (None, query.from_user.id) and role != Role.MODERATOR:
         refusal = _.plain("{curator} is already answering this question.", curator=holder or "?")
@@ -270,7 +273,7 @@ async def post(update: Update, context: OpsbotContext, _: Translator, root_id: i
     assert query is not None
     services = context.services
     async with services.sessionmaker.begin() as session:
-        claimed = await answers.claim(session, root_id)
+        claimed = await answers.claim(session, root_id, now=utcnow(), origin=of_press(query))
         outcome = claimed.outcome
         parts = await answers.thread_of(session, root_id)
         await audit.record(
@@ -299,9 +302,9 @@ async def post(update: Update, context: OpsbotContext, _: Translator, root_id: i
         }
         await answer_query(query, refusals[outcome], alert=True)
         return
+    # The outbox posts it and brings the preview and the card up to date.
+    services.outbox.wake()
     await answer_query(query, _.plain("Posting…"))
-    result = await services.publisher.publish(root_id, claimed.token, fresh=True)
-    await after_publish(context.bot, services, result, _)
 
 
 async def cancel(update: Update, context: OpsbotContext, _: Translator, root_id: int) -> None:

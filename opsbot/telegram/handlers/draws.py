@@ -18,13 +18,13 @@ from opsbot.i18n import N_, translator
 from opsbot.services import audit, draws, lottery, salons, staff
 from opsbot.services.draws import DrawRefusal, RedrawRefusal
 from opsbot.services.posts import normalise_handle
-from opsbot.telegram.announcements import post_announcement
 from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, clear_buttons, number, translator_for
 from opsbot.telegram.handlers.questions import authorise
 from opsbot.telegram.handlers.salons import moderator
+from opsbot.telegram.origin import of_press
 from opsbot.telegram.roles import Role
 from opsbot.telegram.salon_views import draw_announcement, render_draw, render_post_preview
 
@@ -344,35 +344,20 @@ async def on_draw_button(update: Update, context: OpsbotContext) -> None:
         await clear_buttons(query)
         return
     async with services.sessionmaker.begin() as session:
-        won = await draws.claim_announcement(session, row.id)
+        queued = await draws.announce(session, row.id, text, now=utcnow(), origin=of_press(query))
         await audit.record(
             session,
             actor_id=query.from_user.id,
             action="draw_announce",
-            outcome=audit.OK if won else audit.REFUSED,
+            outcome=audit.OK if queued.created else audit.REFUSED,
             detail=f"draw {row.id}",
         )
-    if not won:
+    if not queued.created:
         await answer_query(query, _.plain("This announcement was already handled."), alert=True)
         return
-
-    async def release() -> None:
-        async with services.sessionmaker.begin() as session:
-            await draws.finish_announcement(session, row.id, None)
-
-    async def record(post_id: str) -> None:
-        async with services.sessionmaker.begin() as session:
-            await draws.finish_announcement(session, row.id, post_id)
-
-    await post_announcement(
-        context,
-        query,
-        _,
-        text,
-        release=release,
-        record=record,
-        done=N_("📣 The winners are announced on X: {url}"),
-    )
+    await clear_buttons(query)
+    services.outbox.wake()
+    await answer_query(query, _.plain("Posting…"))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import cast
 
@@ -12,12 +13,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, JobQueue
 
 from opsbot.db.base import utcnow
+from opsbot.db.models import DeliveryState
 from opsbot.i18n import N_, Translator, translator
 from opsbot.services import audit, planning, salons
+from opsbot.services.posts import post_url
 from opsbot.services.schedule_parse import parse_duration
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
 from opsbot.telegram import salon_timers
-from opsbot.telegram.announcements import post_announcement
 from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext, Services
@@ -29,6 +31,7 @@ from opsbot.telegram.handlers.common import (
     translator_for,
 )
 from opsbot.telegram.handlers.questions import authorise
+from opsbot.telegram.origin import of_command, of_press
 from opsbot.telegram.roles import Role
 from opsbot.telegram.salon_views import (
     announcement_text,
@@ -36,7 +39,6 @@ from opsbot.telegram.salon_views import (
     render_start,
     render_state,
 )
-from opsbot.x.gateway import XError
 
 log = logging.getLogger(__name__)
 
@@ -300,38 +302,48 @@ async def ask(update: Update, context: OpsbotContext) -> None:
         await message.reply_text(_("No salon is live."))
         return
     tag = services.settings.hashtag
-    preview = f"Q99: {prompt} {tag}"
-    if weighted_length(preview) > MAX_WEIGHTED_LENGTH:
+    longest = salons.prompt_text(99, prompt, tag)
+    if weighted_length(longest) > MAX_WEIGHTED_LENGTH:
         await message.reply_text(
             _(
                 "Too long for X: {length}/{limit}. Shorten the question.",
-                length=weighted_length(preview),
+                length=weighted_length(longest),
                 limit=MAX_WEIGHTED_LENGTH,
             )
         )
         return
     async with services.sessionmaker.begin() as session:
-        number = await salons.next_prompt_number(session, live.id)
-    text = f"Q{number}: {prompt} {tag}"
-    try:
-        post_id = await services.gateway.create_post(text, None)
-    except XError as exc:
-        await message.reply_text(_("X did not take the question: {reason}", reason=str(exc)))
-        return
-    async with services.sessionmaker.begin() as session:
+        queued = await salons.ask(
+            session,
+            live.id,
+            prompt,
+            tag,
+            now=utcnow(),
+            origin=of_command(message),
+        )
+        row = queued.delivery
         await audit.record(
             session,
             actor_id=actor(update),
             action="ask",
-            detail=f"Q{number} x post {post_id}",
+            outcome=audit.OK if queued.created else audit.REFUSED,
+            detail=f"Q{row.number}" if queued.created else f"Q{row.number} already {row.state}",
         )
-    await message.reply_text(
-        _(
-            "Q{number} is on X: {url}",
-            number=number,
-            url=f"https://x.com/{services.settings.x_account}/status/{post_id}",
+    if queued.created:
+        # The outbox posts it and answers the moderator with its link.
+        services.outbox.wake()
+    elif row.state == DeliveryState.SENT:
+        await message.reply_text(
+            _(
+                "This question was already asked as Q{number}: {url}",
+                number=row.number,
+                url=post_url(services.settings.x_account, row.external_id or ""),
+            )
         )
-    )
+    else:
+        await message.reply_text(
+            _("This question is already being posted as Q{number}.", number=row.number)
+        )
 
 
 async def on_announcement(update: Update, context: OpsbotContext) -> None:
@@ -344,11 +356,27 @@ async def on_announcement(update: Update, context: OpsbotContext) -> None:
     callback, _role = checked
     services = context.services
     posting = callback.action == Action.ANNOUNCE
+    origin = of_press(query)
     async with services.sessionmaker.begin() as session:
-        claimed = await salons.claim_announcement(
-            session, callback.target, "posting" if posting else "skipped"
-        )
         salon = await salons.get(session, callback.target)
+        if salon is None:
+            claimed = False
+        elif posting:
+            group = translator(services.settings.default_language)
+            text = announcement_text(
+                salon,
+                group,
+                services.settings.zone,
+                services.settings.hashtag,
+                services.settings.x_account,
+            )
+            origin = replace(origin, thread_id=salon.thread_id)
+            queued = await salons.announce(session, salon.id, text, now=utcnow(), origin=origin)
+            claimed = queued.created
+        else:
+            claimed = await salons.skip_announcement(
+                session, callback.target, now=utcnow(), origin=origin
+            )
         await audit.record(
             session,
             actor_id=query.from_user.id,
@@ -356,36 +384,15 @@ async def on_announcement(update: Update, context: OpsbotContext) -> None:
             outcome=audit.OK if claimed else audit.REFUSED,
             detail=f"salon {callback.target}",
         )
-    if not claimed or salon is None:
+    if not claimed:
         await answer_query(query, _.plain("This announcement was already handled."), alert=True)
         return
-    if not posting:
-        await clear_buttons(query)
+    await clear_buttons(query)
+    if posting:
+        services.outbox.wake()
+        await answer_query(query, _.plain("Posting…"))
+    else:
         await answer_query(query, _.plain("Skipped."))
-        return
-    group = translator(services.settings.default_language)
-    text = announcement_text(
-        salon, group, services.settings.zone, services.settings.hashtag, services.settings.x_account
-    )
-
-    async def release() -> None:
-        async with services.sessionmaker.begin() as session:
-            await salons.finish_announcement(session, callback.target, None, error=True)
-
-    async def record(post_id: str) -> None:
-        async with services.sessionmaker.begin() as session:
-            await salons.finish_announcement(session, callback.target, post_id)
-
-    await post_announcement(
-        context,
-        query,
-        _,
-        text,
-        release=release,
-        record=record,
-        done=N_("📣 The announcement is on X: {url}"),
-        thread_id=salon.thread_id,
-    )
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
