@@ -17,7 +17,15 @@ from opsbot.chaos.audience import AudiencePost
 from opsbot.chaos.database import StoredAnswer, StoredQuestion
 from opsbot.chaos.figures import NAMES, World, compute
 from opsbot.chaos.staff import CuratorAnswer
-from opsbot.db.models import Answer, AnswerStatus, Question, QuestionStatus
+from opsbot.db.models import (
+    Answer,
+    AnswerStatus,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    Question,
+    QuestionStatus,
+)
 from opsbot.emulators.sandbox import MUSEUM_HANDLE, STAFF_CHAT_ID, Sandbox
 from opsbot.i18n import translator
 from opsbot.services.posts import post_url
@@ -89,10 +97,18 @@ async def test_each_figure_counts_what_it_names(sandbox: Sandbox) -> None:
         for number, (visitor, status, error) in enumerate(
             [("dropped", AnswerStatus.POSTING, ""), ("refused", AnswerStatus.FAILED, "403")], 1
         ):
-            draft = Answer(
-                id=number, text=f"Answer to {visitor}.", status=status, last_error=error, parts=1
+            draft = Answer(id=number, text=f"Answer to {visitor}.", status=status, parts=1)
+            delivery = Delivery(
+                id=number,
+                kind=DeliveryKind.ANSWER,
+                answer_id=number,
+                payload=draft.text,
+                state=DeliveryState.FAILED if error else DeliveryState.SENDING,
+                last_error=error,
             )
-            rendered = render_preview([draft], rows[visitor], _, ZONE, MUSEUM_HANDLE)
+            rendered = render_preview(
+                [draft], {number: delivery}, rows[visitor], _, ZONE, MUSEUM_HANDLE
+            )
             previews[visitor] = await send(telegram, rendered)
 
     world = World(
