@@ -150,19 +150,25 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop the loops, then close what they used; a step that fails does not skip the rest,
+    so the database's connections and the instance lock are always given back."""
     services: Services = application.bot_data
-    if hasattr(services, "outbox"):
-        await services.outbox.stop()
-    if hasattr(services, "cards"):
-        await services.cards.stop()
-    if hasattr(services, "sends"):
-        services.sends.stop()
-    if hasattr(services, "gateway"):
-        await services.gateway.close()
-    if hasattr(services, "lock"):
-        await services.lock.release()
-    if hasattr(services, "engine"):
-        await services.engine.dispose()
+    try:
+        if hasattr(services, "outbox"):
+            await services.outbox.stop()
+        if hasattr(services, "cards"):
+            await services.cards.stop()
+    finally:
+        if hasattr(services, "sends"):
+            services.sends.stop()
+        try:
+            if hasattr(services, "gateway"):
+                await services.gateway.close()
+        finally:
+            if hasattr(services, "lock"):
+                await services.lock.release()
+            if hasattr(services, "engine"):
+                await services.engine.dispose()
 
 
 def poll_interval(services: Services) -> float:
