@@ -15,12 +15,12 @@ from opsbot.i18n import Translator
 from opsbot.services import answers, audit, questions, staff, templates
 from opsbot.services.answers import ClaimOutcome, DraftOutcome
 from opsbot.telegram.answer_views import show_preview
-from opsbot.telegram.callback_data import Action, Callback, matches, pack
+from opsbot.telegram.callback_data import Action, matches, pack
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.cards import shorten
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, audit_refusal, translator_for
-from opsbot.telegram.handlers.questions import authorise
+from opsbot.telegram.handlers.presses import Press, button
 from opsbot.telegram.origin import of_press
 from opsbot.telegram.prompts import send_prompt
 from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID, Role
@@ -68,14 +68,9 @@ async def prompt_for_text(
     await answer_query(query, _.plain("Reply to my message with the text."))
 
 
-async def on_answer_button(update: Update, context: OpsbotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = await translator_for(context, query.from_user)
-    checked = await authorise(update, context, _)
-    if checked is None:
-        return
-    callback, role = checked
+@button()
+async def on_answer_button(update: Update, context: OpsbotContext, press: Press) -> None:
+    query, _, callback, role = press
     services = context.services
     async with services.sessionmaker.begin() as session:
         question = await questions.load(session, callback.target)
@@ -100,14 +95,9 @@ async def on_answer_button(update: Update, context: OpsbotContext) -> None:
     await prompt_for_text(update, context, _, callback.target)
 
 
-async def on_template_button(update: Update, context: OpsbotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = await translator_for(context, query.from_user)
-    checked = await authorise(update, context, _)
-    if checked is None:
-        return
-    callback, role = checked
+@button()
+async def on_template_button(update: Update, context: OpsbotContext, press: Press) -> None:
+    query, _, callback, role = press
     services = context.services
     async with services.sessionmaker.begin() as session:
         template = await templates.get(session, callback.extra) if callback.extra else None
@@ -218,39 +208,29 @@ async def on_reply(update: Update, context: OpsbotContext) -> None:
     await make_draft(update, context, _, question_id, message.text or "", role)
 
 
-async def _authorised_on_answer(
-    update: Update, context: OpsbotContext, _: Translator
-) -> tuple[Callback, Role] | None:
-    """A preview button: the staff group, a member, and the draft's author or a moderator."""
-    checked = await authorise(update, context, _)
-    if checked is None:
-        return None
-    callback, role = checked
-    query = update.callback_query
-    assert query is not None
+async def _the_author_or_a_moderator(update: Update, context: OpsbotContext, press: Press) -> bool:
+    """A preview button is for the draft's author or a moderator (beyond any member)."""
+    query, _, callback, role = press
     async with context.services.sessionmaker.begin() as session:
         parts = await answers.thread_of(session, callback.target)
     if not parts or parts[0].thread_root_id is not None:
         await audit_refusal(context, update, "preview", "unknown answer", None)
         await answer_query(query, _.plain("This button is not valid any more."), alert=True)
-        return None
+        return False
     if parts[0].curator_id != query.from_user.id and role != Role.MODERATOR:
         await audit_refusal(context, update, "preview", "not the author", parts[0].question_id)
         await answer_query(
             query, _.plain("Only the author of this answer or a moderator can do this."), alert=True
         )
-        return None
-    return callback, role
+        return False
+    return True
 
 
-async def on_preview_button(update: Update, context: OpsbotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = await translator_for(context, query.from_user)
-    checked = await _authorised_on_answer(update, context, _)
-    if checked is None:
+@button()
+async def on_preview_button(update: Update, context: OpsbotContext, press: Press) -> None:
+    if not await _the_author_or_a_moderator(update, context, press):
         return
-    callback, _role = checked
+    query, _, callback, _role = press
     if query.message is not None:
         # The press can outrun the bot's note of where the preview is; then it would send a
         # second preview instead of updating this one.

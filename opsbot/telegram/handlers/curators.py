@@ -15,8 +15,8 @@ from opsbot.telegram.callback_data import Action, matches, pack
 from opsbot.telegram.cards import question_line, shorten
 from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import answer_query, number, staff_sender, translator_for
-from opsbot.telegram.handlers.questions import authorise
+from opsbot.telegram.handlers.common import answer_query, number, staff_sender
+from opsbot.telegram.handlers.presses import Press, button
 from opsbot.telegram.roles import Role
 
 COMMANDS = [
@@ -144,14 +144,9 @@ async def show_mine(update: Update, context: OpsbotContext) -> None:
         await _list_questions(update, context, checked[0], mine=True)
 
 
-async def turn_page(update: Update, context: OpsbotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = await translator_for(context, query.from_user)
-    checked = await authorise(update, context, _)
-    if checked is None:
-        return
-    callback, _role = checked
+@button()
+async def turn_page(update: Update, context: OpsbotContext, press: Press) -> None:
+    query, _, callback, _role = press
     mine = bool(callback.extra)
     asked = query.message.reply_to_message if isinstance(query.message, Message) else None
     if mine and (

@@ -22,7 +22,7 @@ from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, clear_buttons, number, translator_for
-from opsbot.telegram.handlers.questions import authorise
+from opsbot.telegram.handlers.presses import Press, button
 from opsbot.telegram.handlers.salons import moderator
 from opsbot.telegram.origin import of_press
 from opsbot.telegram.roles import Role
@@ -307,15 +307,10 @@ async def xhandle(update: Update, context: OpsbotContext) -> None:
     )
 
 
-async def on_draw_button(update: Update, context: OpsbotContext) -> None:
+@button(moderators_only=True)
+async def on_draw_button(update: Update, context: OpsbotContext, press: Press) -> None:
     """Announce on X -> a preview; Post -> the announcement, once; Skip -> nothing."""
-    query = update.callback_query
-    assert query is not None
-    _ = await translator_for(context, query.from_user)
-    checked = await authorise(update, context, _, moderators_only=True)
-    if checked is None:
-        return
-    callback, _role = checked
+    query, _, callback, _role = press
     services = context.services
     async with services.sessionmaker.begin() as session:
         row = await draws.get(session, callback.target)

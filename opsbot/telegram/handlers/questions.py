@@ -8,84 +8,15 @@ from telegram.ext import Application, CallbackQueryHandler
 from opsbot.i18n import Translator
 from opsbot.services import audit, questions, staff
 from opsbot.services.questions import Outcome, Result
-from opsbot.telegram.callback_data import Action, Callback, matches, unpack
+from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.card_queue import FullCard
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import answer_query, audit_refusal, translator_for
-from opsbot.telegram.roles import ANONYMOUS_ADMIN_ID, Role
+from opsbot.telegram.handlers.common import answer_query
+from opsbot.telegram.handlers.presses import Press, button
+from opsbot.telegram.roles import Role
 
 CARD_ACTIONS = {Action.TAKE, Action.RELEASE, Action.HIDE, Action.UNHIDE}
-
-
-async def _refuse(
-    update: Update, context: OpsbotContext, _: Translator, text: str, reason: str, qid: int | None
-) -> None:
-    assert update.callback_query is not None
-    await audit_refusal(context, update, "button", reason, qid)
-    await answer_query(update.callback_query, text, alert=True)
-
-
-async def authorise(
-    update: Update, context: OpsbotContext, _: Translator, *, moderators_only: bool = False
-) -> tuple[Callback, Role] | None:
-    """Check the press: readable data, the staff group, a member (or a moderator).
-
-    Refusals are answered and written to the audit log.
-    """
-    query = update.callback_query
-    assert query is not None
-    callback = unpack(query.data)
-    user = query.from_user
-    if callback is None:
-        await _refuse(
-            update, context, _, _.plain("This button is not valid any more."), "forged data", None
-        )
-        return None
-    message = query.message
-    services = context.services
-    if message is None or message.chat.id != services.staff_chat_id:
-        await _refuse(
-            update,
-            context,
-            _,
-            _.plain("This button works only in the staff group."),
-            "wrong chat",
-            callback.target,
-        )
-        return None
-    if user.id == ANONYMOUS_ADMIN_ID:
-        await _refuse(
-            update,
-            context,
-            _,
-            _.plain("Anonymous administrators cannot act on questions: please post as yourself."),
-            "anonymous admin",
-            callback.target,
-        )
-        return None
-    role = await services.roles.role_of(services.staff_chat_id, user.id)
-    if role is None:
-        await _refuse(
-            update,
-            context,
-            _,
-            _.plain("Only members of the staff group can do this."),
-            "not a member",
-            callback.target,
-        )
-        return None
-    if moderators_only and role != Role.MODERATOR:
-        await _refuse(
-            update,
-            context,
-            _,
-            _.plain("Only moderators can do this."),
-            "not a moderator",
-            callback.target,
-        )
-        return None
-    return callback, role
 
 
 def _outcome_text(_: Translator, action: Action, result: Result, holder: str | None) -> str:
@@ -104,14 +35,9 @@ def _outcome_text(_: Translator, action: Action, result: Result, holder: str | N
     return _.plain("The question is back in the queue.")
 
 
-async def on_card_button(update: Update, context: OpsbotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = await translator_for(context, query.from_user)
-    checked = await authorise(update, context, _)
-    if checked is None:
-        return
-    callback, role = checked
+@button()
+async def on_card_button(update: Update, context: OpsbotContext, press: Press) -> None:
+    query, _, callback, role = press
     services = context.services
     user_id = query.from_user.id
     moderator = role == Role.MODERATOR
@@ -146,15 +72,10 @@ async def on_card_button(update: Update, context: OpsbotContext) -> None:
         await refresh_card(context.bot, services, callback.target)
 
 
-async def on_digest_number(update: Update, context: OpsbotContext) -> None:
+@button()
+async def on_digest_number(update: Update, context: OpsbotContext, press: Press) -> None:
     """A number under a digest: the question's full card, where it is taken and answered."""
-    query = update.callback_query
-    assert query is not None
-    _ = await translator_for(context, query.from_user)
-    checked = await authorise(update, context, _)
-    if checked is None:
-        return
-    callback, _role = checked
+    query, _, callback, _role = press
     outcome = await context.services.cards.send_full_card(callback.target)
     texts = {
         FullCard.SENT: _.plain("Here is its card."),

@@ -30,7 +30,7 @@ from opsbot.telegram.handlers.common import (
     staff_sender,
     translator_for,
 )
-from opsbot.telegram.handlers.questions import authorise
+from opsbot.telegram.handlers.presses import Press, button
 from opsbot.telegram.origin import of_command, of_press
 from opsbot.telegram.roles import Role
 from opsbot.telegram.salon_views import (
@@ -346,14 +346,9 @@ async def ask(update: Update, context: OpsbotContext) -> None:
         )
 
 
-async def on_announcement(update: Update, context: OpsbotContext) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = await translator_for(context, query.from_user)
-    checked = await authorise(update, context, _, moderators_only=True)
-    if checked is None:
-        return
-    callback, _role = checked
+@button(moderators_only=True)
+async def on_announcement(update: Update, context: OpsbotContext, press: Press) -> None:
+    query, _, callback, _role = press
     services = context.services
     posting = callback.action == Action.ANNOUNCE
     origin = of_press(query)
