@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from opsbot.emulators.base import Fault
 from opsbot.emulators.sandbox import CURATOR_EN, Sandbox
 from opsbot.runtime import running
 from opsbot.settings import Settings
+from tests.environment import without_opsbot_settings
 from tests.integration.helpers import message_by_id, press_and_wait, wait_for_cards, write_answer
 
 
@@ -21,7 +21,7 @@ async def test_killed_after_x_accepted_then_restarted_gives_one_reply(
     sandbox: Sandbox, settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")},
+        **without_opsbot_settings(),
         **sandbox.environment(),
         "OPSBOT_DATABASE_URL": database_url,
         "OPSBOT_POLL_IDLE_SECONDS": "0.3",

@@ -13,7 +13,6 @@ winners) is driven over real HTTP through the emulators:
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from opsbot.runtime import running
 from opsbot.services import outbox
 from opsbot.settings import Settings
 from opsbot.telegram.context import OpsbotApplication
+from tests.environment import without_opsbot_settings
 from tests.integration.helpers import (
     bot_messages,
     buttons,
@@ -274,7 +274,7 @@ async def killable_bot(
 ) -> AsyncIterator[Callable[[], Awaitable[None]]]:
     """A real `opsbot run`; the fixture's value kills it with SIGKILL."""
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")},
+        **without_opsbot_settings(),
         **sandbox.environment(),
         "OPSBOT_DATABASE_URL": database_url,
         "OPSBOT_POLL_IDLE_SECONDS": "0.3",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.environment import without_opsbot_settings
 
 # What a person reads, in the order the story tells it.
 STORY = {
@@ -99,7 +100,7 @@ STORY = {
 
 @pytest.mark.parametrize("language", ["ru", "en"])
 def test_demo_tells_the_story_in_order(tmp_path: Path, language: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")}
+    env = without_opsbot_settings()
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "opsbot", "demo", "--language", language],

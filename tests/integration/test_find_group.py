@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from opsbot.emulators.sandbox import MODERATOR, STAFF_CHAT_ID, Sandbox
 from opsbot.find_group import find_groups
+from tests.environment import without_opsbot_settings
 
 
 async def test_lists_the_staff_group_and_leaves_the_updates(
@@ -39,7 +39,7 @@ async def test_a_wrong_token_is_refused_without_showing_it(
 
 async def test_the_command_needs_only_the_token(sandbox: Sandbox, tmp_path: Path) -> None:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")},
+        **without_opsbot_settings(),
         "OPSBOT_TELEGRAM_TOKEN": sandbox.credentials["telegram_token"],
         "OPSBOT_TELEGRAM_API_URL": sandbox.telegram.base_url,
     }

@@ -4,7 +4,6 @@ and compared at start to tell the staff group how long the bot was down."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from opsbot.runtime import running
 from opsbot.services import heartbeat
 from opsbot.settings import Settings
 from opsbot.telegram import heartbeats
+from tests.environment import without_opsbot_settings
 from tests.integration.helpers import bot_messages, wait_for_cards
 
 NOTICE = "opsbot не работал"
@@ -72,7 +72,7 @@ async def age_heartbeat(settings: Settings, by: timedelta) -> datetime:
 
 async def health(settings: Settings, *args: str) -> tuple[int, str]:
     """`opsbot health` in its own process, given the database and nothing else of opsbot's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")}
+    env = without_opsbot_settings()
     env["OPSBOT_DATABASE_URL"] = settings.database_url
     process = await asyncio.create_subprocess_exec(
         sys.executable,

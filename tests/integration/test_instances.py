@@ -4,7 +4,6 @@ so in one line and leaves, and the first goes on undisturbed."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from opsbot.emulators.sandbox import Sandbox
 from opsbot.failures import ExitCode, StartupError
 from opsbot.runtime import running
 from opsbot.settings import Settings
+from tests.environment import without_opsbot_settings
 from tests.integration.helpers import wait_for_cards
 
 
@@ -39,7 +39,7 @@ async def test_a_second_bot_on_the_same_token_leaves_with_one_line(
     sandbox: Sandbox, settings: Settings, tmp_path: Path
 ) -> None:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")},
+        **without_opsbot_settings(),
         **sandbox.environment(),
         # Another database: only Telegram can tell that a bot already runs.
         "OPSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'other.sqlite3'}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -11,11 +10,12 @@ from pathlib import Path
 from opsbot.emulators.base import Fault
 from opsbot.emulators.sandbox import Sandbox
 from opsbot.failures import ExitCode
+from tests.environment import without_opsbot_settings
 from tests.integration.helpers import wait_for_cards
 
 
 def _env(sandbox: Sandbox, database_url: str, **extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")}
+    clean = without_opsbot_settings()
     return {
         **clean,
         **sandbox.environment(),

@@ -8,7 +8,6 @@ SQLite path in a missing folder and the PostgreSQL server of the tests.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import sys
 import uuid
@@ -23,6 +22,7 @@ from opsbot import failures
 from opsbot.emulators.sandbox import Sandbox
 from opsbot.failures import ExitCode, StartupError
 from tests.conftest import POSTGRES_URL
+from tests.environment import without_opsbot_settings
 
 WRONG_TOKEN = "7000000001:AAwrong-token-that-must-stay-hidden"
 WRONG_KEY = "wrong-api-key-that-must-stay-hidden"
@@ -36,7 +36,7 @@ class Result:
 
 
 async def opsbot(env: dict[str, str], cwd: Path, *args: str) -> Result:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")}
+    clean = without_opsbot_settings()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

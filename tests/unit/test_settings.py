@@ -14,6 +14,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from opsbot.settings import Settings, SettingsError, load_settings
+from tests.environment import without_opsbot_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +31,7 @@ VALID = {
 
 
 def run_opsbot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")}
+    clean = without_opsbot_settings()
     return subprocess.run(
         [sys.executable, "-m", "opsbot", *args],
         env={**clean, **env},
