@@ -5,43 +5,62 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, JobQueue
 
+from opsbot.clock import Clock, SystemClock
 from opsbot.db.engine import create_engine, create_sessionmaker
 from opsbot.db.instance_lock import InstanceLock
 from opsbot.db.migrate import upgrade
-from opsbot.i18n import Html, translator
 from opsbot.services import planning as planning_service
 from opsbot.services import staff
 from opsbot.settings import Settings
-from opsbot.telegram import heartbeats, menus, reconcile, reminders, x_notices
+from opsbot.telegram import (
+    budget,
+    heartbeats,
+    reconcile,
+    reminders,
+    salon_opening,
+    take_lapse,
+    x_polling,
+)
 from opsbot.telegram.card_queue import CardQueue
 from opsbot.telegram.card_updates import refresh_card
-from opsbot.telegram.context import OpsbotApplication, OpsbotContext, Services
+from opsbot.telegram.clock_jobs import ClockJobs
+from opsbot.telegram.context import OpsbotApplication, OpsbotContext, Runtime
 from opsbot.telegram.handlers import (
     answers,
+    answers_by_hand,
+    approvals,
+    budget_report,
     curators,
+    deletions,
     draws,
     fallback,
     guards,
+    joint_draw,
     members,
+    menus,
+    partners,
     planning,
+    priority,
     questions,
+    reports,
     salons,
 )
 from opsbot.telegram.handlers import settings as settings_handlers
 from opsbot.telegram.outbox import Outbox
 from opsbot.telegram.poll_schedule import PollSchedule
 from opsbot.telegram.prompts import ask_again_after_restart
-from opsbot.telegram.ratelimit import PacedRateLimiter
+from opsbot.telegram.ratelimit import BotStopping, PacedRateLimiter
 from opsbot.telegram.roles import Roles
 from opsbot.telegram.send_journal import SendJournal
 from opsbot.x.gateway import gateway_from_settings
+from opsbot.x.ledger import UsageLedger
+from opsbot.x.partner_accounts import PartnerAccounts
+from opsbot.x.pin_flow import PinFlow
 from opsbot.x.poller import Poller
 from opsbot.x.publisher import Publisher
 
@@ -53,19 +72,31 @@ FEATURES = (
     planning,
     settings_handlers,
     questions,
+    partners,
     answers,
+    deletions,
+    answers_by_hand,
+    approvals,
     curators,
     salons,
     draws,
+    joint_draw,
+    priority,
+    reports,
+    budget_report,
 )
 
 
-def build_application(settings: Settings) -> OpsbotApplication:
+def build_application(settings: Settings, clock: Clock | None = None) -> OpsbotApplication:
+    clock = clock or SystemClock()
     limiter = PacedRateLimiter(
         group_rate=settings.telegram_group_rate,
         group_period=settings.telegram_group_period,
         global_rate=settings.telegram_global_rate,
         global_period=settings.telegram_global_period,
+        private_rate=settings.telegram_private_rate,
+        private_period=settings.telegram_private_period,
+        clock=clock,
     )
     application: OpsbotApplication = (
         ApplicationBuilder()
@@ -73,7 +104,7 @@ def build_application(settings: Settings) -> OpsbotApplication:
         .base_url(f"{settings.telegram_api_url}/bot")
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .rate_limiter(limiter)
-        .context_types(ContextTypes(context=OpsbotContext, bot_data=Services))
+        .context_types(ContextTypes(context=OpsbotContext, bot_data=Runtime))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .job_queue(JobQueue[OpsbotContext]())
         .concurrent_updates(8)
@@ -82,6 +113,7 @@ def build_application(settings: Settings) -> OpsbotApplication:
         .build()
     )
     application.bot_data.settings = settings
+    application.bot_data.clock = clock
     for feature in FEATURES:
         feature.register(application)
     fallback.register(application)
@@ -91,56 +123,82 @@ def build_application(settings: Settings) -> OpsbotApplication:
 
 async def log_error(update: object, context: OpsbotContext) -> None:
     """A handler failed: log it (through the redacting formatter) and keep serving."""
+    if isinstance(context.error, BotStopping):
+        log.info("an update was left unanswered: the bot is stopping")
+        return
     log.error("handling an update failed", exc_info=context.error)
 
 
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]
-    services: Services = application.bot_data
-    settings = services.settings
-    services.engine = create_engine(settings.database_url)
-    services.lock = InstanceLock()
-    await services.lock.acquire(services.engine)
-    await upgrade(services.engine)
-    services.sessionmaker = create_sessionmaker(services.engine)
-    services.gateway = gateway_from_settings(settings)
-    services.poller = Poller(services.sessionmaker, services.gateway, hashtags=settings.hashtags)
-    services.publisher = Publisher(
-        services.sessionmaker, services.gateway, lambda: services.poller.account
+    runtime: Runtime = application.bot_data
+    settings = runtime.settings
+    runtime.engine = create_engine(settings.database_url)
+    runtime.lock = InstanceLock()
+    await runtime.lock.acquire(runtime.engine)
+    await upgrade(runtime.engine)
+    runtime.sessionmaker = create_sessionmaker(runtime.engine)
+    clock = runtime.clock
+    runtime.gateway = gateway_from_settings(settings, clock)
+    runtime.gateway.on_usage = UsageLedger(runtime.sessionmaker, clock=clock.timestamp)
+    runtime.poller = Poller(
+        runtime.sessionmaker, runtime.gateway, hashtags=settings.hashtags, clock=clock
     )
-    services.roles = Roles(application.bot, settings.moderator_ids)
+    runtime.partner_accounts = PartnerAccounts(
+        runtime.sessionmaker, settings, clock=clock, on_usage=runtime.gateway.on_usage
+    )
+    runtime.link_prompts = {}
+    runtime.pin_flow = PinFlow(
+        api_key=settings.x_api_key.get_secret_value(),
+        api_secret=settings.x_api_secret.get_secret_value(),
+        base_url=settings.x_api_url,
+        clock=clock,
+        timeout=settings.x_timeout_seconds,
+    )
+    runtime.publisher = Publisher(
+        runtime.sessionmaker,
+        runtime.gateway,
+        lambda: runtime.poller.account,
+        clock=clock,
+        partners=runtime.partner_accounts,
+    )
+    runtime.roles = Roles(application.bot, settings.moderator_ids, clock=clock)
     limiter = application.bot.rate_limiter
     assert isinstance(limiter, PacedRateLimiter)
-    services.sends = SendJournal(
-        services.sessionmaker,
+    runtime.sends = SendJournal(
+        runtime.sessionmaker,
         limiter,
         window=timedelta(seconds=settings.telegram_group_period),
-        clock=services.clock,
+        clock=clock.now,
     )
-    own_messages = await services.sends.load()
-    services.cards = CardQueue(application.bot, services.sessionmaker, settings)
-    services.cards.refresh = partial(refresh_card, application.bot, services)
+    own_messages = await runtime.sends.load()
+    runtime.cards = CardQueue(application.bot, runtime.sessionmaker, settings, clock)
+    runtime.cards.refresh = partial(refresh_card, application.bot, runtime)
+    runtime.cards.stored_up_to = lambda: runtime.poller.stored_before
     for chat_id, message_id in own_messages:
-        services.cards.known.sent(chat_id, message_id)
-    async with services.sessionmaker.begin() as session:
-        services.cards.chat_id = await staff.staff_chat_id(session, settings.staff_chat_id)
-    await menus.register(application.bot, settings, services.cards.chat_id)
-    await heartbeats.on_start(application.bot, services)
-    await salons.resume(application, services)
-    await ask_again_after_restart(application.bot, services)
-    async with services.sessionmaker.begin() as session:
-        await planning_service.top_up_all(
-            session, offsets=settings.reminder_offsets, zone=settings.zone, now=services.clock()
-        )
-    services.cards.start()
-    services.outbox = Outbox(application.bot, services)
-    services.outbox.start()
+        runtime.cards.known.sent(chat_id, message_id)
+    async with runtime.sessionmaker.begin() as session:
+        runtime.cards.chat_id = await staff.staff_chat_id(session, settings.staff_chat_id)
+    await menus.register(application.bot, settings, runtime.cards.chat_id)
+    await heartbeats.on_start(application.bot, runtime)
     assert application.job_queue is not None
-    services.polls = PollSchedule(application.job_queue, poll_x)
-    services.polls.start()
+    runtime.timers = ClockJobs(application.job_queue, clock)
+    await salon_opening.resume(runtime)
+    await take_lapse.resume(runtime)
+    await ask_again_after_restart(application.bot, runtime)
+    async with runtime.sessionmaker.begin() as session:
+        await planning_service.top_up_all(
+            session, offsets=settings.reminder_offsets, zone=settings.zone, now=clock.now()
+        )
+    runtime.cards.start()
+    runtime.outbox = Outbox(application.bot, runtime)
+    runtime.outbox.start()
+    runtime.polls = PollSchedule(application.job_queue, x_polling.poll_x, clock)
+    runtime.polls.start()
     application.job_queue.run_repeating(
         reminders.tick, interval=reminders.TICK_SECONDS, first=1, name="reminders"
     )
     reconcile.schedule(application.job_queue)
+    budget.schedule(application.job_queue)
     application.job_queue.run_repeating(
         heartbeats.beat,
         interval=heartbeats.TELEGRAM_EVERY,
@@ -152,60 +210,27 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
     """Stop the loops, then close what they used; a step that fails does not skip the rest,
     so the database's connections and the instance lock are always given back."""
-    services: Services = application.bot_data
+    runtime: Runtime = application.bot_data
     try:
-        if hasattr(services, "outbox"):
-            await services.outbox.stop()
-        if hasattr(services, "cards"):
-            await services.cards.stop()
+        if hasattr(runtime, "polls"):
+            await runtime.polls.stop()
+        if hasattr(runtime, "outbox"):
+            await runtime.outbox.stop()
+        if hasattr(runtime, "cards"):
+            await runtime.cards.stop()
     finally:
-        if hasattr(services, "sends"):
-            services.sends.stop()
+        if hasattr(runtime, "sends"):
+            runtime.sends.stop()
         try:
-            if hasattr(services, "gateway"):
-                await services.gateway.close()
+            if hasattr(runtime, "partner_accounts"):
+                await runtime.partner_accounts.close()
+            if hasattr(runtime, "gateway"):
+                await runtime.gateway.close()
         finally:
-            if hasattr(services, "lock"):
-                await services.lock.release()
-            if hasattr(services, "engine"):
-                await services.engine.dispose()
-
-
-def poll_interval(services: Services) -> float:
-    """Fast while a salon is live; slow otherwise, since X charges for every post read."""
-    if services.live_salon_id is not None:
-        return services.settings.poll_live_seconds
-    return services.settings.poll_idle_seconds
-
-
-async def poll_x(context: OpsbotContext) -> float:
-    """One round of reading X; returns the seconds until the next, at X's pace."""
-    services = context.services
-    interval = poll_interval(services)
-    delay = interval
-    _ = translator(services.settings.default_language)
-    try:
-        result = await services.poller.poll()
-        await heartbeats.x_polled(context, result)
-        if result.new_question_ids:
-            services.cards.wake()
-        for notice in x_notices.poll_notices(result, _, services.settings.zone):
-            await tell_staff(context, notice)
-        delay = services.poller.next_delay(result, interval)
-    except Exception:
-        log.exception("polling X failed")
-    return delay
-
-
-async def tell_staff(context: OpsbotContext, message: str, **values: Any) -> None:
-    """Send a notice to the staff group in its language; `message` is a msgid or `Html`."""
-    services = context.services
-    _ = translator(services.settings.default_language)
-    text = message if isinstance(message, Html) else _(message, **values)
-    try:
-        await context.bot.send_message(services.staff_chat_id, text)
-    except TelegramError as exc:
-        log.warning("could not tell the staff group: %s", exc)
+            if hasattr(runtime, "lock"):
+                await runtime.lock.release()
+            if hasattr(runtime, "engine"):
+                await runtime.engine.dispose()
 
 
 def allowed_updates() -> list[str]:

@@ -114,6 +114,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(language=args.language, keep_running=args.keep_running))
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    settings = _load(load_settings)
+    configure_logging(args.log_level or "WARNING", settings.secrets())
+    from opsbot import publish
+
+    return asyncio.run(publish.report(settings, args))
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    settings = _load(load_settings)
+    configure_logging(args.log_level or "WARNING", settings.secrets())
+    from opsbot import publish
+
+    return asyncio.run(publish.build_archive(settings, args))
+
+
+def cmd_rotate_secrets(args: argparse.Namespace) -> int:
+    settings = _load(load_settings)
+    configure_logging(args.log_level or settings.log_level, settings.secrets())
+    from opsbot.secret_rotation import rotate
+    from opsbot.services.sealed import SealError
+
+    if settings.secret_key is None:
+        print("opsbot: OPSBOT_SECRET_KEY is not set", file=sys.stderr)
+        return ExitCode.SETTINGS
+    try:
+        count = asyncio.run(rotate(settings.database_url, settings.secret_key.get_secret_value()))
+    except SealError as exc:
+        print(f"opsbot: {exc}; nothing was changed", file=sys.stderr)
+        return ExitCode.SETTINGS
+    print(f"sealed again with the newest key: the tokens of {count} partner(s)")
+    return ExitCode.OK
+
+
+def cmd_new_secret_key(args: argparse.Namespace) -> int:
+    from opsbot.services.sealed import new_key
+
+    print(new_key())
+    return ExitCode.OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="opsbot", description="Runs a museum's live Q&A sessions on X from Telegram."
@@ -127,6 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations").set_defaults(func=cmd_db_upgrade)
+
+    commands.add_parser(
+        "new-secret-key", help="print a new key for OPSBOT_SECRET_KEY"
+    ).set_defaults(func=cmd_new_secret_key)
+    commands.add_parser(
+        "rotate-secrets",
+        help="seal the partners' X tokens again with the first key of OPSBOT_SECRET_KEY",
+    ).set_defaults(func=cmd_rotate_secrets)
 
     check = commands.add_parser("check", help="check the settings against Telegram and X")
     check.set_defaults(func=cmd_check)
@@ -159,6 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify_draw.add_arguments(verify)
     verify.set_defaults(func=verify_draw.run)
+
+    from opsbot import publish
+
+    report = commands.add_parser(
+        "report", help="a salon's (or a month's, a quarter's) figures as JSON, CSV, xlsx, HTML, PNG"
+    )
+    publish.add_report_arguments(report)
+    report.set_defaults(func=cmd_report)
+    archive = commands.add_parser(
+        "archive", help="write the public archive of the salons as a static site"
+    )
+    publish.add_archive_arguments(archive)
+    archive.set_defaults(func=cmd_archive)
 
     demo = commands.add_parser(
         "demo", help="the whole loop against the emulators, no tokens needed"

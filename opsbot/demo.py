@@ -247,7 +247,8 @@ class Story:
                 (
                     c
                     for c in self.cards()
-                    if c["message_id"] == card["message_id"] and not _buttons(c)
+                    if c["message_id"] == card["message_id"]
+                    and _buttons(c) == [_.plain("Delete on X")]
                 ),
                 None,
             )

@@ -15,19 +15,19 @@ import asyncio
 import contextlib
 import logging
 import signal
-import time
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 
 from telegram import Update
 from telegram.error import Conflict, NetworkError, TelegramError
 
 from opsbot import failures
 from opsbot.app import build_application, post_init, post_shutdown
+from opsbot.clock import Clock
 from opsbot.db.instance_lock import AnotherInstanceRunning
 from opsbot.settings import Settings
 from opsbot.telegram import heartbeats
-from opsbot.telegram.context import OpsbotApplication, Services
+from opsbot.telegram.context import OpsbotApplication, Runtime
+from opsbot.telegram.ratelimit import PacedRateLimiter
 from opsbot.x.gateway import XError, XRateLimited, gateway_from_settings
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,8 @@ class PollErrors:
     """Polling failures, said in one line each (PTB's default is a traceback a poll); PTB
     retries with a growing pause, and the heartbeat tells the staff of a long outage."""
 
-    def __init__(self, services: Services, clock: Callable[[], float]) -> None:
-        self._services = services
+    def __init__(self, runtime: Runtime, clock: Callable[[], float]) -> None:
+        self._services = runtime
         self._clock = clock
         self._conflict_said_at: float | None = None
 
@@ -94,17 +94,15 @@ async def running(
     settings: Settings,
     *,
     poll_timeout: int = 30,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock | None = None,
     conflict_probe: int = 0,
 ) -> AsyncIterator[OpsbotApplication]:
     """The bot, started: migrated database, services, long polling. Stopped cleanly on exit.
 
-    `clock` replaces the bot's "now" for planning and reminders (tests move time with it).
+    `clock` replaces the system's for every part of the bot (tests move time with it).
     `conflict_probe` seconds are spent first making sure no other bot polls with the token.
     """
-    application = build_application(settings)
-    if clock is not None:
-        application.bot_data.clock = clock
+    application = build_application(settings, clock)
     try:
         await application.initialize()  # getMe: the token
     except TelegramError as exc:
@@ -123,12 +121,18 @@ async def running(
             allowed_updates=Update.ALL_TYPES,
             timeout=poll_timeout,
             drop_pending_updates=False,
-            error_callback=PollErrors(application.bot_data, time.monotonic),
+            error_callback=PollErrors(application.bot_data, application.bot_data.clock.monotonic),
         )
         await application.start()
         try:
             yield application
         finally:
+            # First, so that handlers, jobs and loops waiting for a send slot give up at
+            # once: PTB's stop waits for every running handler and job, and each loop gets
+            # a grace period of its own, in turn.
+            limiter = application.bot.rate_limiter
+            if isinstance(limiter, PacedRateLimiter):
+                limiter.close()
             if application.updater.running:
                 await application.updater.stop()
             if application.running:

@@ -8,7 +8,7 @@ no token. An error names the variable and never repeats its value, which may be 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,7 +18,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from opsbot.i18n import SUPPORTED_LANGUAGES
+from opsbot.services.budget import Prices
 from opsbot.services.schedule_parse import parse_duration
+from opsbot.services.sealed import split_keys, valid_keys
 
 
 class SettingsError(Exception):
@@ -122,6 +124,9 @@ class TelegramSettings(DatabaseSettings):
 class Settings(TelegramSettings):
     staff_chat_id: int
     moderator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Whose answers a moderator approves before they go out: nobody, every curator, or the
+    # curators switched on with /approval @curator on. Moderators never need approval.
+    approval: Literal["off", "curators", "listed"] = "off"
     x_account: str
     x_bearer_token: SecretStr
     x_api_key: SecretStr
@@ -142,11 +147,34 @@ class Settings(TelegramSettings):
     telegram_group_period: float = Field(default=60.0, gt=0)
     telegram_global_rate: int = Field(default=30, gt=0)
     telegram_global_period: float = Field(default=1.0, gt=0)
+    # Telegram's advice for a chat with one person: about one message a second.
+    telegram_private_rate: int = Field(default=1, gt=0)
+    telegram_private_period: float = Field(default=1.0, gt=0)
     reminder_offsets: Annotated[list[timedelta], NoDecode] = Field(
         default_factory=lambda: [timedelta(hours=24), timedelta(hours=1), timedelta(minutes=10)]
     )
     salon_default_minutes: int = Field(default=60, ge=15, le=240)
+    # A Take with no answer dialogue open lapses after this long during a live salon.
+    take_minutes: int = Field(default=10, ge=3, le=240)
     lottery_cooldown_days: int = Field(default=30, ge=0)
+    # A live salon's question nobody took for this long brings one nudge; at most one a period.
+    nudge_minutes: int = Field(default=5, ge=1, le=60)
+    # Authors with more followers on X than this are priority senders, like those on /vips.
+    vip_followers: int = Field(default=10_000, ge=0)
+    # The month's X budget in US dollars; unset, the spend is counted and shown all the same.
+    x_monthly_budget: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    # X's pay-per-use prices in US dollars (docs.x.com pricing, since February 2026).
+    x_price_search_read: float = Field(default=0.005, ge=0, allow_inf_nan=False)
+    # The account's own data, such as its mentions timeline (since April 2026).
+    x_price_owned_read: float = Field(default=0.001, ge=0, allow_inf_nan=False)
+    x_price_user_read: float = Field(default=0.010, ge=0, allow_inf_nan=False)
+    x_price_post: float = Field(default=0.015, ge=0, allow_inf_nan=False)
+    # A reply to an account that summoned the museum (mentioned or quoted it).
+    x_price_reply: float = Field(default=0.010, ge=0, allow_inf_nan=False)
+    x_price_link_post: float = Field(default=0.20, ge=0, allow_inf_nan=False)
+    # Fernet keys that encrypt partners' X tokens in the database, newest first: a new key is
+    # prepended, `opsbot rotate-secrets` re-encrypts, then the old one is dropped.
+    secret_key: Annotated[SecretStr | None, NoDecode] = None
 
     @field_validator("moderator_ids", "hashtags", mode="before")
     @classmethod
@@ -201,6 +229,18 @@ class Settings(TelegramSettings):
             raise ValueError(f"expected one of {', '.join(SUPPORTED_LANGUAGES)}")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not valid_keys(value.get_secret_value()):
+            raise ValueError(
+                "expected Fernet keys separated by commas, newest first; make one with "
+                "`opsbot new-secret-key`"
+            )
+        return value
+
     @field_validator("x_api_url")
     @classmethod
     def _x_url(cls, value: str | None) -> str | None:
@@ -211,22 +251,37 @@ class Settings(TelegramSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def x_prices(self) -> Prices:
+        return Prices(
+            owned_read=self.x_price_owned_read,
+            post_read=self.x_price_search_read,
+            user_read=self.x_price_user_read,
+            post=self.x_price_post,
+            reply=self.x_price_reply,
+            link_post=self.x_price_link_post,
+        )
+
+    @property
     def hashtag(self) -> str:
         """The hashtag appended to the museum's posts: the first one configured."""
         return self.hashtags[0]
 
     def secrets(self) -> list[str]:
-        return super().secrets() + [
-            s.get_secret_value()
-            for s in (
-                self.x_bearer_token,
-                self.x_api_key,
-                self.x_api_secret,
-                self.x_access_token,
-                self.x_access_token_secret,
-            )
-            if s.get_secret_value()
-        ]
+        return (
+            super().secrets()
+            + [
+                s.get_secret_value()
+                for s in (
+                    self.x_bearer_token,
+                    self.x_api_key,
+                    self.x_api_secret,
+                    self.x_access_token,
+                    self.x_access_token_secret,
+                )
+                if s.get_secret_value()
+            ]
+            + (split_keys(self.secret_key.get_secret_value()) if self.secret_key else [])
+        )
 
 
 AnySettings = TypeVar("AnySettings", bound=DatabaseSettings)

@@ -97,13 +97,14 @@ class Audience:
         while asked < count:
             burst = self._rng.randint(3, 6) if self._rng.random() < 0.06 else 1
             for _ in range(min(burst, count - asked)):
-                self._ask(asked)
+                self.ask(asked)
                 asked += 1
             if self._rng.random() < 0.05 and self.questions():
                 self._retweet()
             await asyncio.sleep(interval * burst * self._rng.uniform(0.3, 1.7))
 
-    def _ask(self, number: int) -> None:
+    def ask(self, number: int) -> AudiencePost:
+        """Post question number `number` (from 0) at once."""
         rng = self._rng
         # Every choice is drawn each time, used or not, so that the sequence of questions does
         # not depend on what X holds by then (the museum's replies come at the bot's pace).
@@ -131,9 +132,9 @@ class Audience:
         handle = self._handle(text)
         post = self._x.visitor_posts(handle, text, reply_to=reply_to)
         self._said.add((handle, text))
-        self._record(
-            AudiencePost(post["id"], handle, text, kind, kind != "tag", question=True), number
-        )
+        asked = AudiencePost(post["id"], handle, text, kind, kind != "tag", question=True)
+        self._record(asked, number)
+        return asked
 
     def _retweet(self) -> None:
         original = self._rng.choice(self.questions())

@@ -119,14 +119,15 @@ class BotProcess:
             )
             await self._spawn()
 
-    async def stop(self) -> None:
-        """The clean end of the run: SIGTERM, as an operator would stop it."""
+    async def stop(self) -> int | None:
+        """The clean end of the run: SIGTERM, as an operator would stop it. The exit code
+        (negative: the signal that ended it, -9 when it ignored SIGTERM and was killed)."""
         async with self._lock:
             self._stopping = True
             process = self._process
             self._detach()
             if process is None or process.returncode is not None:
-                return
+                return None if process is None else process.returncode
             process.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
@@ -135,6 +136,7 @@ class BotProcess:
                 process.kill()
                 await process.wait()
             self._journal(f"bot stopped (pid {process.pid}, exit {process.returncode})")
+            return process.returncode
 
     async def _spawn(self) -> None:
         self._started_at = time.time()

@@ -102,6 +102,13 @@ def card_sends(requests: Sequence[LoggedRequest], museum: str) -> dict[str, list
     return sends
 
 
+def shows_answer(card: Message, reply_id: str) -> bool:
+    """The card links the museum's reply and offers only to take it back."""
+    return f"/status/{reply_id}" in str(card.get("html") or "") and set(buttons(card)) == {
+        Action.DELETE
+    }
+
+
 def shows_failed_or_queued(preview: Message) -> bool:
     for line in str(preview["text"]).splitlines():
         if line.startswith(FAILED_PREFIX) or any(line.startswith(p) for p in QUEUED_PREFIXES):

@@ -43,12 +43,13 @@ def require_loopback(url: str) -> None:
         raise ValueError("--postgres must name a server on this machine (127.0.0.1, ::1)")
 
 
-async def create_database(folder: Path, postgres: str | None) -> RunDatabase:
+async def create_database(folder: Path, postgres: str | None, kind: str = "chaos") -> RunDatabase:
+    """`kind` names the file or the database: which sort of run left it, if it is kept."""
     if postgres is None:
-        path = folder / "chaos.sqlite3"
+        path = folder / f"{kind}.sqlite3"
         return RunDatabase("sqlite", f"sqlite:///{path}", path.name)
     require_loopback(postgres)
-    name = f"opsbot_chaos_{uuid.uuid4().hex[:12]}"
+    name = f"opsbot_{kind}_{uuid.uuid4().hex[:12]}"
     await _administer(postgres, f'CREATE DATABASE "{name}"')
     url = make_url(postgres).set(drivername="postgresql", database=name)
     return RunDatabase(

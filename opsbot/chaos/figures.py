@@ -25,9 +25,9 @@ from opsbot.chaos.audience import AudiencePost
 from opsbot.chaos.chat import (
     POSTING,
     Message,
-    buttons,
     cards_by_post,
     digests_by_post,
+    shows_answer,
     shows_failed_or_queued,
 )
 from opsbot.chaos.database import StoredAnswer, StoredQuestion
@@ -117,7 +117,7 @@ def compute(world: World) -> Figures:
             note("duplicate replies", pid, f"{len(on_x)} museum replies on X ({ids})")
         if on_x and shown:
             card = _recorded_card(shown, row)
-            if not any(_shows_answer(card, str(p["id"])) for p in on_x):
+            if not any(shows_answer(card, str(p["id"])) for p in on_x):
                 note("stale cards", pid, f"card {card['message_id']} does not show the answer")
         posting = [
             a for a in answers_of.get(row.id if row else -1, []) if a.status == AnswerStatus.POSTING
@@ -162,10 +162,6 @@ def _recorded_card(shown: list[Message], row: StoredQuestion | None) -> Message:
             if message["message_id"] == row.card_message_id:
                 return message
     return shown[0]
-
-
-def _shows_answer(card: Message, reply_id: str) -> bool:
-    return f"/status/{reply_id}" in str(card.get("html") or "") and not buttons(card)
 
 
 def _context(

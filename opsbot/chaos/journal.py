@@ -12,8 +12,10 @@ from pathlib import Path
 
 
 class Journal:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, label: str = "CHAOS") -> None:
         self.path = path
+        # Marks the run's own lines among the bot's.
+        self.label = label
         # Append mode: the bot's processes write to the same file through their own handles.
         self._file = path.open("a", encoding="utf-8")
         self._started = time.monotonic()
@@ -24,7 +26,7 @@ class Journal:
     def __call__(self, message: str) -> None:
         now = datetime.now()
         stamp = now.strftime("%Y-%m-%d %H:%M:%S") + f",{now.microsecond // 1000:03d}"
-        self._file.write(f"{stamp} CHAOS [{self.elapsed():7.2f}s] {message}\n")
+        self._file.write(f"{stamp} {self.label} [{self.elapsed():7.2f}s] {message}\n")
         self._file.flush()
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 
@@ -80,7 +80,7 @@ class ChaosError(Exception):
 
 
 @contextlib.contextmanager
-def _emulator_log_to(path: Path) -> Iterator[None]:
+def emulator_log_to(path: Path) -> Iterator[None]:
     """The emulators' servers log each request a killed bot left half-sent: expected here,
     so it goes into the log beside the kill rather than onto the console."""
     server = logging.getLogger("aiohttp")
@@ -96,11 +96,13 @@ def _emulator_log_to(path: Path) -> Iterator[None]:
         handler.close()
 
 
-def bot_environment(sandbox: Sandbox, database: RunDatabase) -> dict[str, str]:
+def bot_environment(
+    sandbox: Sandbox, database: RunDatabase, settings: Mapping[str, str] = BOT_SETTINGS
+) -> dict[str, str]:
     # The caller's own OPSBOT_* settings must not leak into the run, nor a .env (cwd is fresh).
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")}
     env.update(sandbox.environment())
-    env.update(BOT_SETTINGS)
+    env.update(settings)
     env["OPSBOT_DATABASE_URL"] = database.url
     return env
 
@@ -116,7 +118,7 @@ async def run(params: Params, *, progress: Callable[[str], None] | None = None) 
     async with contextlib.AsyncExitStack() as cleanup:
         journal = Journal(folder / "bot.log")
         cleanup.callback(journal.close)
-        cleanup.enter_context(_emulator_log_to(journal.path))
+        cleanup.enter_context(emulator_log_to(journal.path))
         database = await create_database(folder, params.postgres)
         if not params.keep:
             cleanup.push_async_callback(drop_database, database)

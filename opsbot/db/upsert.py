@@ -48,3 +48,19 @@ async def upsert(
         index_elements=key, set_={name: statement.excluded[name] for name in update}
     )
     await session.execute(statement)
+
+
+async def add_to(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    row: dict[str, Any],
+    key: Sequence[str],
+    counter: str,
+) -> None:
+    """Insert the row, or add its `counter` to the stored one in the same statement."""
+    statement = _insert(session, model).values(row)
+    column = getattr(model, counter)
+    set_ = {counter: column + statement.excluded[counter]}
+    set_.update({name: statement.excluded[name] for name in row if name not in (*key, counter)})
+    statement = statement.on_conflict_do_update(index_elements=key, set_=set_)
+    await session.execute(statement)

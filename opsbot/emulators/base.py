@@ -42,6 +42,8 @@ class LoggedRequest:
     endpoint: str
     params: dict[str, Any]
     status: int = 0
+    # The items of the answer's `data` (posts or users): what X bills a read by.
+    returned: int = 0
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -24,12 +24,14 @@ from opsbot.db.models import (
     Question,
     QuestionStatus,
 )
-from opsbot.services import outbox, questions
+from opsbot.services import outbox, partner_cards, partners, questions
 from opsbot.services.compose import answer_hashtags, compose, split_thread
 from opsbot.services.tweet_length import fits
 
 # Longer than any sensible thread of replies, and short enough for one preview message.
 MAX_ANSWER_CHARS = 2000
+# Not yet handed to the outbox: a new draft, or the end of the question, cancels these.
+UNSENT = (AnswerStatus.DRAFT, AnswerStatus.AWAITING, AnswerStatus.RETURNED)
 
 
 class DraftOutcome(StrEnum):
@@ -38,6 +40,8 @@ class DraftOutcome(StrEnum):
     ANSWERED = "answered"
     HIDDEN = "hidden"
     TAKEN_BY_OTHER = "taken_by_other"
+    # A co-hosted salon's question the curator's museum cannot reply to on X.
+    NOT_YOURS = "not_yours"
     EMPTY = "empty"
     TEXT_TOO_LONG = "text_too_long"
 
@@ -48,6 +52,8 @@ class DraftResult:
     answer: Answer | None = None
     question: Question | None = None
     holder_id: int | None = None
+    # Answers that were awaiting approval and this draft replaced.
+    withdrawn: tuple[int, ...] = ()
 
 
 class ClaimOutcome(StrEnum):
@@ -61,6 +67,8 @@ class ClaimOutcome(StrEnum):
     OTHER_ANSWER = "other_answer"
     NOT_REPLYABLE = "not_replyable"
     TOO_LONG = "too_long"
+    AWAITING = "awaiting"
+    RETURNED = "returned"
 
 
 async def remember_prompt(
@@ -73,15 +81,8 @@ async def remember_prompt(
     )
 
 
-async def prompts_maybe_lost(
-    session: AsyncSession, *, now: datetime, window: timedelta
-) -> list[AnswerPrompt]:
-    """Recent prompts that no draft followed, for questions still waiting for an answer.
-
-    A curator's reply that reached Telegram just before the bot stopped may never have been
-    seen by the bot; these are the prompts whose curators may have written one.
-    """
-    drafted = (
+def _drafted_since_prompt() -> ColumnElement[bool]:
+    return (
         select(Answer.id)
         .where(
             Answer.question_id == AnswerPrompt.question_id,
@@ -90,6 +91,41 @@ async def prompts_maybe_lost(
         )
         .exists()
     )
+
+
+async def asked_in(session: AsyncSession, chat_id: int, question_id: int, curator_id: int) -> bool:
+    """The curator has been asked in this chat for this question (answered or not)."""
+    found = await session.scalar(
+        select(AnswerPrompt.message_id)
+        .where(
+            AnswerPrompt.chat_id == chat_id,
+            AnswerPrompt.question_id == question_id,
+            AnswerPrompt.curator_id == curator_id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def last_prompt_in(session: AsyncSession, chat_id: int) -> int | None:
+    """The question of the latest prompt in a private chat, for text sent without a reply."""
+    return await session.scalar(
+        select(AnswerPrompt.question_id)
+        .where(AnswerPrompt.chat_id == chat_id)
+        .order_by(AnswerPrompt.created_at.desc(), AnswerPrompt.message_id.desc())
+        .limit(1)
+    )
+
+
+async def prompts_maybe_lost(
+    session: AsyncSession, *, now: datetime, window: timedelta
+) -> list[AnswerPrompt]:
+    """Recent prompts that no draft followed, for questions still waiting for an answer.
+
+    A curator's reply that reached Telegram just before the bot stopped may never have been
+    seen by the bot; these are the prompts whose curators may have written one.
+    """
+    drafted = _drafted_since_prompt()
     result = await session.scalars(
         select(AnswerPrompt)
         .join(Question, Question.id == AnswerPrompt.question_id)
@@ -125,11 +161,14 @@ async def question_for_reply(
     prompt = await session.get(AnswerPrompt, (chat_id, reply_to_message_id))
     if prompt is not None:
         return prompt.question_id
-    return await session.scalar(
+    found = await session.scalar(
         select(Question.id).where(
             Question.card_chat_id == chat_id, Question.card_message_id == reply_to_message_id
         )
     )
+    if found is not None:
+        return int(found)
+    return await partner_cards.question_of_card(session, chat_id, reply_to_message_id)
 
 
 async def create_draft(
@@ -159,14 +198,26 @@ async def create_draft(
             return DraftResult(
                 DraftOutcome.TAKEN_BY_OTHER, question=question, holder_id=taken.holder_id
             )
+        if taken.outcome == questions.Outcome.NOT_YOURS:
+            return DraftResult(DraftOutcome.NOT_YOURS, question=question)
         question = taken.question or question
-    # A new draft replaces the curator's earlier ones for this question.
+    # A new draft replaces the curator's earlier ones for this question, also one sent for
+    # approval: its request in the staff group must then say so.
+    replaced = await session.scalars(
+        select(Answer.id).where(
+            Answer.question_id == question_id,
+            Answer.curator_id == curator_id,
+            Answer.status == AnswerStatus.AWAITING,
+            Answer.thread_root_id.is_(None),
+        )
+    )
+    withdrawn = tuple(replaced)
     await session.execute(
         update(Answer)
         .where(
             Answer.question_id == question_id,
             Answer.curator_id == curator_id,
-            Answer.status == AnswerStatus.DRAFT,
+            Answer.status.in_(UNSENT),
         )
         .values(status=AnswerStatus.CANCELLED)
     )
@@ -179,7 +230,7 @@ async def create_draft(
     )
     session.add(answer)
     await session.flush()
-    return DraftResult(DraftOutcome.CREATED, answer=answer, question=question)
+    return DraftResult(DraftOutcome.CREATED, answer=answer, question=question, withdrawn=withdrawn)
 
 
 async def load(session: AsyncSession, answer_id: int) -> Answer | None:
@@ -287,10 +338,35 @@ async def _other_answer_in_flight(session: AsyncSession, question_id: int, root_
     return found is not None
 
 
+async def why_not_postable(
+    session: AsyncSession, parts: Sequence[Answer], question: Question
+) -> ClaimOutcome | None:
+    """Why this answer cannot go to X now, or None: Post, Send for approval and Approve ask."""
+    if question.status == QuestionStatus.ANSWERED:
+        return ClaimOutcome.QUESTION_ANSWERED
+    if question.status == QuestionStatus.HIDDEN:
+        return ClaimOutcome.QUESTION_HIDDEN
+    if not question.replyable:
+        return ClaimOutcome.NOT_REPLYABLE
+    if not all(fits(part.text) for part in parts):
+        return ClaimOutcome.TOO_LONG
+    if await _other_answer_in_flight(session, question.id, parts[0].id):
+        return ClaimOutcome.OTHER_ANSWER
+    return None
+
+
 async def claim(
-    session: AsyncSession, root_id: int, *, now: datetime, origin: outbox.Origin
+    session: AsyncSession,
+    root_id: int,
+    *,
+    now: datetime,
+    origin: outbox.Origin,
+    approved_by: int | None = None,
 ) -> Claim:
     """Draft -> posting, once, and every part into the outbox; everyone else learns why not.
+
+    With `approved_by` (a moderator's Approve) the answer must be awaiting approval instead of
+    a draft: the same conditional UPDATE, so two moderators approving at once post it once.
 
     The question's row is locked first (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE
     already serialises writers), so two drafts of one question cannot both be claimed. Part k
@@ -300,27 +376,24 @@ async def claim(
     if not parts or parts[0].thread_root_id is not None:
         return Claim(ClaimOutcome.NOT_FOUND)
     question_id = parts[0].question_id
+    start = AnswerStatus.DRAFT if approved_by is None else AnswerStatus.AWAITING
     await session.execute(select(Question.id).where(Question.id == question_id).with_for_update())
     question = await questions.load(session, question_id)
     assert question is not None
-    if parts[0].status == AnswerStatus.DRAFT:
-        if question.status == QuestionStatus.ANSWERED:
-            return Claim(ClaimOutcome.QUESTION_ANSWERED)
-        if question.status == QuestionStatus.HIDDEN:
-            return Claim(ClaimOutcome.QUESTION_HIDDEN)
-        if not question.replyable:
-            return Claim(ClaimOutcome.NOT_REPLYABLE)
-        if not all(fits(part.text) for part in parts):
-            return Claim(ClaimOutcome.TOO_LONG)
-        if await _other_answer_in_flight(session, question_id, root_id):
-            return Claim(ClaimOutcome.OTHER_ANSWER)
+    if parts[0].status == start:
+        refusal = await why_not_postable(session, parts, question)
+        if refusal is not None:
+            return Claim(refusal)
     result = await session.execute(
         update(Answer)
         .where(
             or_(Answer.id == root_id, Answer.thread_root_id == root_id),
-            Answer.status == AnswerStatus.DRAFT,
+            Answer.status == start,
         )
-        .values(status=AnswerStatus.POSTING)
+        .values(
+            status=AnswerStatus.POSTING,
+            **({} if approved_by is None else {"reviewed_by": approved_by}),
+        )
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         status = parts[0].status
@@ -328,8 +401,15 @@ async def claim(
             return Claim(ClaimOutcome.ALREADY_POSTING)
         if status == AnswerStatus.POSTED:
             return Claim(ClaimOutcome.ALREADY_POSTED)
+        if status == AnswerStatus.AWAITING:
+            return Claim(ClaimOutcome.AWAITING)
+        if status == AnswerStatus.RETURNED:
+            return Claim(ClaimOutcome.RETURNED)
         return Claim(ClaimOutcome.CANCELLED)
     follows: int | None = None
+    # A partner's curator answers from the partner's account: X lets only the account the
+    # author engaged reply, and the audience sees which museum answered.
+    partner = await partners.partner_of_staff(session, parts[0].curator_id)
     for part in parts:
         queued = await outbox.enqueue(
             session,
@@ -342,21 +422,35 @@ async def claim(
             follows_id=follows,
             answer_id=part.id,
             retry_failed=False,
+            partner_id=partner.id if partner is not None else None,
         )
         follows = queued.delivery.id
     return Claim(ClaimOutcome.CLAIMED)
 
 
-async def part_posted(session: AsyncSession, answer_id: int, x_post_id: str, now: datetime) -> None:
-    """The outbox has this part on X; the last part answers the question, in the same
-    transaction, so a stop in between cannot leave it answered on X but "taken" here."""
+async def part_posted(
+    session: AsyncSession,
+    answer_id: int,
+    x_post_id: str,
+    now: datetime,
+    *,
+    x_created_at: datetime | None = None,
+) -> None:
+    """The outbox has this part on X (made at `x_created_at` by X's clock, when known); the
+    last part answers the question, in the same transaction, so a stop in between cannot
+    leave it answered on X but "taken" here."""
     part = await session.get(Answer, answer_id)
     if part is None:
         return
     await session.execute(
         update(Answer)
         .where(Answer.id == answer_id, Answer.status == AnswerStatus.POSTING)
-        .values(status=AnswerStatus.POSTED, x_post_id=x_post_id, posted_at=now)
+        .values(
+            status=AnswerStatus.POSTED,
+            x_post_id=x_post_id,
+            posted_at=now,
+            x_created_at=x_created_at,
+        )
     )
     if part.part == part.parts:
         await mark_answered(session, part.question_id, part.curator_id)
@@ -375,12 +469,12 @@ async def mark_answered(session: AsyncSession, question_id: int, curator_id: int
     await session.execute(
         update(Question)
         .where(Question.id == question_id, Question.status != QuestionStatus.ANSWERED)
-        .values(status=QuestionStatus.ANSWERED, taken_by=curator_id)
+        .values(status=QuestionStatus.ANSWERED, taken_by=curator_id, writing_by=None)
     )
     # Other curators' drafts for this question can no longer be posted.
     await session.execute(
         update(Answer)
-        .where(Answer.question_id == question_id, Answer.status == AnswerStatus.DRAFT)
+        .where(Answer.question_id == question_id, Answer.status.in_(UNSENT))
         .values(status=AnswerStatus.CANCELLED)
     )
 
@@ -390,7 +484,7 @@ async def cancel(session: AsyncSession, root_id: int) -> bool:
         update(Answer)
         .where(
             or_(Answer.id == root_id, Answer.thread_root_id == root_id),
-            Answer.status.in_([AnswerStatus.DRAFT, AnswerStatus.FAILED]),
+            Answer.status.in_([*UNSENT, AnswerStatus.FAILED]),
         )
         .values(status=AnswerStatus.CANCELLED)
     )
@@ -447,3 +541,28 @@ async def posted_answer(session: AsyncSession, question_id: int) -> Answer | Non
         .order_by(Answer.id)
         .limit(1)
     )
+
+
+async def answered_by_hand(
+    session: AsyncSession, root_id: int, x_post_id: str, now: datetime
+) -> bool:
+    """The curator posted the draft on X themselves (a partner the bot cannot post as) and
+    its reply was checked there: the draft is posted, the question answered, once."""
+    parts = await thread_of(session, root_id)
+    if not parts:
+        return False
+    result = await session.execute(
+        update(Answer)
+        .where(Answer.id == root_id, Answer.status == AnswerStatus.DRAFT)
+        .values(status=AnswerStatus.POSTED, x_post_id=x_post_id, posted_at=now)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    # The later parts of a thread were posted by hand too, after the first.
+    await session.execute(
+        update(Answer)
+        .where(Answer.thread_root_id == root_id, Answer.status == AnswerStatus.DRAFT)
+        .values(status=AnswerStatus.POSTED, posted_at=now)
+    )
+    await mark_answered(session, parts[0].question_id, parts[0].curator_id)
+    return True

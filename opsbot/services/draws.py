@@ -4,16 +4,22 @@ Fairness comes from `lottery` (commit at start, reveal at the draw); here is who
 Entrants are the distinct X accounts that posted with the hashtag or mentioned the museum
 during the salon, less the museum, the staff's own accounts, the exclusion list, posts hidden
 as spam, and recent winners.
+
+A co-hosted salon has one joint draw: its questions already hold the posts that mentioned
+either museum, so the entrants are gathered the same way; left out are both accounts, the
+staff of both (every StaffMember's X handle, whoever they work for), the host's exclusion
+list and the partner's. One commitment (the salon's), one stored result.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +33,8 @@ from opsbot.db.models import (
     SalonStatus,
     StaffMember,
 )
-from opsbot.services import lottery, outbox
+from opsbot.db.upsert import insert_missing
+from opsbot.services import lottery, outbox, partners
 
 MAX_WINNERS = 100
 
@@ -54,12 +61,23 @@ class DrawOutcome:
     entrants: int = 0
 
 
-async def excluded_handles(session: AsyncSession) -> set[str]:
+async def excluded_handles(
+    session: AsyncSession, *, partner_id: int | None = None, accounts: Iterable[str] = ()
+) -> set[str]:
+    """Staff of every museum, the host's list, the co-host's list (`partner_id`) and the
+    museums' own `accounts`."""
     staff = await session.scalars(
         select(StaffMember.x_handle).where(StaffMember.x_handle.is_not(None))
     )
-    listed = await session.scalars(select(Exclusion.handle))
-    return {h.lower() for h in staff if h} | {h.lower() for h in listed}
+    lists: ColumnElement[bool] = Exclusion.partner_id.is_(None)
+    if partner_id is not None:
+        lists = lists | (Exclusion.partner_id == partner_id)
+    listed = await session.scalars(select(Exclusion.handle).where(lists))
+    return (
+        {h.lower() for h in staff if h}
+        | {h.lower() for h in listed}
+        | {h.lower().lstrip("@") for h in accounts}
+    )
 
 
 async def recent_winners(
@@ -72,9 +90,15 @@ async def recent_winners(
 
 
 async def entrants(
-    session: AsyncSession, salon: Salon, *, now: datetime, cooldown: timedelta
+    session: AsyncSession,
+    salon: Salon,
+    *,
+    now: datetime,
+    cooldown: timedelta,
+    museum: str | None = None,
 ) -> list[Entrant]:
-    """The salon's eligible accounts, in the lottery's canonical order."""
+    """The salon's eligible accounts, in the lottery's canonical order (`museum`: the host's
+    X handle)."""
     posts = await session.execute(
         select(Question.author_id, Question.author_handle).where(
             Question.salon_id == salon.id,
@@ -85,7 +109,11 @@ async def entrants(
     handles: dict[str, str] = {}
     for author_id, handle in posts:
         handles.setdefault(author_id, handle)
-    excluded = await excluded_handles(session)
+    partner = await partners.co_host(session, salon)
+    accounts = [h for h in (museum, partner.handle if partner else None) if h]
+    excluded = await excluded_handles(
+        session, partner_id=partner.id if partner else None, accounts=accounts
+    )
     winners = await recent_winners(session, salon.id, now, cooldown)
     eligible = {
         author_id: handle
@@ -114,6 +142,7 @@ async def draw(
     by: int | None,
     now: datetime,
     cooldown: timedelta,
+    museum: str | None = None,
 ) -> DrawOutcome:
     """Draw once per salon; a second /draw gets the stored result, never a new one."""
     if salon is None:
@@ -125,7 +154,7 @@ async def draw(
         return DrawOutcome(None, refusal=DrawRefusal.NOT_STARTED)
     if salon.status == SalonStatus.LIVE:
         return DrawOutcome(None, refusal=DrawRefusal.STILL_LIVE)
-    people = await entrants(session, salon, now=now, cooldown=cooldown)
+    people = await entrants(session, salon, now=now, cooldown=cooldown, museum=museum)
     if not people:
         return DrawOutcome(None, refusal=DrawRefusal.NO_ENTRANTS)
     if len(people) < winners:
@@ -205,35 +234,96 @@ async def redraw(session: AsyncSession, salon_id: int, handle: str) -> Redrawn:
     return Redrawn(await stored(session, salon_id), replaced=target, promoted=promoted)
 
 
-async def exclude(session: AsyncSession, handle: str, by: int | None) -> bool:
-    if await session.get(Exclusion, handle) is not None:
-        return False
-    session.add(Exclusion(handle=handle, added_by=by))
-    return True
+def _list_of(partner_id: int | None) -> ColumnElement[bool]:
+    return (
+        Exclusion.partner_id.is_(None) if partner_id is None else Exclusion.partner_id == partner_id
+    )
 
 
-async def include(session: AsyncSession, handle: str) -> bool:
-    row = await session.get(Exclusion, handle)
-    if row is None:
-        return False
-    await session.delete(row)
-    return True
+async def exclude(
+    session: AsyncSession, handle: str, by: int | None, *, partner_id: int | None = None
+) -> bool:
+    """Leave the account out, on the host's list or a partner's (`partner_id`); True only for
+    the one call that added it (two /exclude at once must not collide on the key).
+
+    The host's list applies to every draw, so the host taking over a handle a partner listed
+    moves it there; a handle the host listed is already out of the partner's draws too.
+    """
+    added = await insert_missing(
+        session,
+        Exclusion,
+        [{"handle": handle, "added_by": by, "partner_id": partner_id}],
+        key=["handle"],
+    )
+    if added or partner_id is not None:
+        return bool(added)
+    moved = await session.execute(
+        update(Exclusion)
+        .where(Exclusion.handle == handle, Exclusion.partner_id.is_not(None))
+        .values(partner_id=None, added_by=by)
+    )
+    return bool(moved.rowcount)  # type: ignore[attr-defined]
 
 
-def announcement_key(draw_id: int) -> str:
-    return f"winners:{draw_id}"
+async def include(session: AsyncSession, handle: str, *, partner_id: int | None = None) -> bool:
+    """Let the account back in from that museum's list; True only for the one call that
+    removed it."""
+    result = await session.execute(
+        delete(Exclusion).where(Exclusion.handle == handle, _list_of(partner_id))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def announcement_key(draw_id: int, partner_id: int | None = None) -> str:
+    return f"winners:{draw_id}" if partner_id is None else f"winners:{draw_id}:p{partner_id}"
 
 
 async def announce(
-    session: AsyncSession, draw_id: int, text: str, *, now: datetime, origin: outbox.Origin
+    session: AsyncSession,
+    draw_id: int,
+    text: str,
+    *,
+    now: datetime,
+    origin: outbox.Origin,
+    partner_id: int | None = None,
 ) -> outbox.Queued:
-    """The winners' announcement into the outbox, once (again only after it failed)."""
+    """The winners' announcement into the outbox, once per account (again only after it
+    failed): the host's, or the co-host's own (`partner_id`) when it posts it too."""
     return await outbox.enqueue(
         session,
-        key=announcement_key(draw_id),
+        key=announcement_key(draw_id, partner_id),
         kind=DeliveryKind.WINNERS,
         payload=text,
         now=now,
         origin=origin,
         draw_id=draw_id,
+        partner_id=partner_id,
     )
+
+
+def salon_info(salon: Salon, hosts: list[str] | None = None) -> dict[str, object]:
+    info: dict[str, object] = {
+        "number": salon.id,
+        "topic": salon.topic,
+        "started_at": salon.started_at.isoformat() if salon.started_at else None,
+        "ended_at": salon.ended_at.isoformat() if salon.ended_at else None,
+    }
+    if hosts:
+        info["hosts"] = hosts
+    return info
+
+
+def export(salon: Salon, stored: Draw, hosts: list[str] | None = None) -> str:
+    """The draw as made, for anyone to redo (`opsbot verify-draw`): a later /redraw only
+    promotes from this reserve, in order."""
+    names = handles_of(stored)
+    ranking = json.loads(stored.ranking)
+    result = lottery.DrawResult(
+        entrants=list(names),
+        entrant_hash=stored.entrant_hash,
+        commitment=salon.commitment,
+        secret_hex=salon.secret,
+        winners=ranking[: stored.winners_count],
+        reserve=ranking[stored.winners_count :],
+    )
+    return lottery.export_json(result, salon=salon_info(salon, hosts), handles=names)

@@ -2,7 +2,8 @@
 
 Written by the running bot (a Telegram round-trip every minute, each X poll that caught up),
 read by `opsbot health` from outside its process and by the bot at start, to tell how long
-it was down. Times are real UTC, never the planning clock tests move.
+it was down. Times are the system's UTC, never the bot's clock (`opsbot.clock`, which tests
+move): the process that reads them knows only the system's.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.db.base import utcnow
-from opsbot.db.models import Question, XCursor
+from opsbot.db.models import Partner, Question, QuestionAudience, XCursor
 from opsbot.db.upsert import insert_missing, upsert
-from opsbot.services import salons
+from opsbot.services import cohosting, salons
 from opsbot.services.posts import XPost
 
 
@@ -44,26 +44,48 @@ async def store_posts(
 ) -> list[int]:
     """Store the posts that are questions and new; return the new questions' ids."""
     rows: dict[str, dict[str, object]] = {}
+    cohosts: dict[int | None, Partner | None] = {}
     # Oldest first, so cards reach the staff group in the order the audience asked.
     for post in sorted(posts, key=lambda post: int(post.id)):
         if not is_question(post, museum_id) or post.id in rows:
             continue
         salon_id, after_salon = await salons.salon_for_post(session, post.created_at)
+        if salon_id not in cohosts:
+            cohosts[salon_id] = await cohosting.partner_of_salon(session, salon_id)
+        partner = cohosts[salon_id]
+        replyable = is_replyable(post, museum_id, museum_handle)
+        audience = QuestionAudience.HOST
+        if partner is not None:
+            account = cohosting.Account(partner.handle, partner.x_user_id)
+            if _posted_by(post, account):
+                # The partner's own posts (its answers carry the hashtag) are no questions.
+                continue
+            host_summoned = replyable
+            partner_summoned = cohosting.summons(post, account)
+            audience = cohosting.audience(host_summoned, partner_summoned)
+            replyable = host_summoned or partner_summoned
         rows[post.id] = {
             "x_post_id": post.id,
             "author_id": post.author_id,
             "author_handle": post.author_handle,
             "author_name": post.author_name[:200],
+            "author_followers": post.author_followers,
             "text": post.text,
             "posted_at": post.created_at,
             "source": source,
-            "replyable": is_replyable(post, museum_id, museum_handle),
+            "replyable": replyable,
+            "audience": audience,
             "conversation_id": post.conversation_id,
+            "quoted_post_id": post.quoted_post_id,
             "salon_id": salon_id,
             "after_salon": after_salon,
             "received_at": utcnow(),
         }
     return await insert_missing(session, Question, list(rows.values()), key=["x_post_id"])
+
+
+def _posted_by(post: XPost, account: cohosting.Account) -> bool:
+    return post.author_id == account.user_id or post.author_handle.lower() == account.handle
 
 
 @dataclass(frozen=True)
@@ -120,16 +142,29 @@ async def _set_cursor(
     )
 
 
-async def queued_cards(session: AsyncSession, limit: int) -> list[Question]:
+async def queued_cards(
+    session: AsyncSession, limit: int, *, stored_up_to: int | None = None
+) -> list[Question]:
     """Questions whose card has not reached the staff group yet, in the order they were
-    posted on X, whichever page or source brought them (ids are snowflakes: by time)."""
+    posted on X, whichever page or source brought them (ids are snowflakes: by time).
+
+    `stored_up_to` leaves out questions stored after it (a higher id): those of a poll still
+    reading, whose later pages may hold older posts.
+    """
+    query = select(Question).where(_waiting_for_card())
+    if stored_up_to is not None:
+        query = query.where(Question.id <= stored_up_to)
     result = await session.scalars(
-        select(Question)
-        .where(_waiting_for_card())
-        .order_by(Question.posted_at, func.length(Question.x_post_id), Question.x_post_id)
-        .limit(limit)
+        query.order_by(
+            Question.posted_at, func.length(Question.x_post_id), Question.x_post_id
+        ).limit(limit)
     )
     return list(result)
+
+
+async def newest_question_id(session: AsyncSession) -> int:
+    """The id of the last question stored (ids only grow), 0 before the first."""
+    return int(await session.scalar(select(func.max(Question.id))) or 0)
 
 
 async def count_queued_cards(session: AsyncSession) -> int:

@@ -295,6 +295,8 @@ def _reserve_check(ranking: list[str] | None, claimed: list[str], count: int) ->
 # --- exports --------------------------------------------------------------------------------
 
 SALON_FIELDS = ("number", "topic", "started_at", "ended_at")
+# A co-hosted salon's draw also names both museums' X accounts, host first.
+JOINT_FIELDS = ("hosts",)
 
 
 class Export(TypedDict):
@@ -326,7 +328,8 @@ def export_json(
     """The file the museum publishes after the draw: everything needed to redo it."""
     handles = handles or {}
     document = {
-        "salon": {field: salon.get(field) for field in SALON_FIELDS},
+        "salon": {field: salon.get(field) for field in SALON_FIELDS}
+        | {field: salon[field] for field in JOINT_FIELDS if salon.get(field)},
         "algorithm": ALGORITHM,
         "commitment": result.commitment,
         "secret": result.secret_hex,

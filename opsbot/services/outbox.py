@@ -46,7 +46,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from opsbot.db.base import UTCDateTime
-from opsbot.db.models import Delivery, DeliveryKind, DeliveryState, DeliveryWait
+from opsbot.db.models import (
+    Delivery,
+    DeliveryFailure,
+    DeliveryKind,
+    DeliveryState,
+    DeliveryWait,
+)
 from opsbot.db.upsert import insert_missing
 from opsbot.services.tweet_urls import extract_urls_with_indices
 
@@ -127,6 +133,7 @@ async def enqueue(
     salon_id: int | None = None,
     draw_id: int | None = None,
     number: int | None = None,
+    partner_id: int | None = None,
     retry_failed: bool = True,
 ) -> Queued:
     """Queue a post once per `key`; with `retry_failed`, a failed one is queued again.
@@ -145,10 +152,12 @@ async def enqueue(
         "next_attempt_at": now,
         "maybe_posted": False,
         "last_error": "",
+        "failure": None,
         "answer_id": answer_id,
         "salon_id": salon_id,
         "draw_id": draw_id,
         "number": number,
+        "partner_id": partner_id,
         "requested_by": origin.requested_by,
         "origin_chat_id": origin.chat_id,
         "origin_message_id": origin.message_id,
@@ -167,6 +176,7 @@ async def enqueue(
                 next_attempt_at=now,
                 waiting_for=None,
                 last_error="",
+                failure=None,
                 told_at=None,
                 requested_by=origin.requested_by,
                 origin_chat_id=origin.chat_id,
@@ -299,6 +309,7 @@ async def record_sent(
             lease_until=None,
             waiting_for=None,
             last_error="",
+            failure=None,
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -313,14 +324,17 @@ async def record_wait(
     why: DeliveryWait,
     error: str,
     maybe_posted: bool = False,
+    failure: DeliveryFailure | None = None,
 ) -> bool:
     """Back to pending until `until`. `why` UNKNOWN (X did not answer) counts as an attempt;
-    `maybe_posted` says the post itself was sent, so X may have it."""
+    `maybe_posted` says the post itself was sent, so X may have it; `failure` is what the
+    row fails with if no later attempt gets through."""
     values: dict[str, object] = {
         "state": DeliveryState.PENDING,
         "next_attempt_at": max(until, now + MIN_WAIT),
         "waiting_for": why,
         "last_error": error[:2000],
+        "failure": failure,
         "lease_until": None,
     }
     if why == DeliveryWait.UNKNOWN:
@@ -332,16 +346,26 @@ async def record_wait(
 
 
 async def record_failed(
-    session: AsyncSession, row: Delivery, error: str, now: datetime
+    session: AsyncSession,
+    row: Delivery,
+    failure: DeliveryFailure,
+    error: str,
+    now: datetime,
 ) -> list[Delivery]:
-    """Give the row up; rows that were to follow it (later parts of a thread) fail with it.
+    """Give the row up, `failure` saying why and `error` in X's words; rows that were to
+    follow it (later parts of a thread) fail with it.
 
     The followers count as told: their outcome is shown with the row they followed.
     """
     result = await session.execute(
         update(Delivery)
         .where(_held(row))
-        .values(state=DeliveryState.FAILED, last_error=error[:2000], lease_until=None)
+        .values(
+            state=DeliveryState.FAILED,
+            failure=failure,
+            last_error=error[:2000],
+            lease_until=None,
+        )
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return []
@@ -358,6 +382,7 @@ async def record_failed(
             .where(Delivery.id == follower)
             .values(
                 state=DeliveryState.FAILED,
+                failure=DeliveryFailure.FOLLOWED_FAILED,
                 last_error=f"not posted: delivery {row.id} failed",
                 lease_until=None,
                 told_at=now,
@@ -378,6 +403,21 @@ async def untold(session: AsyncSession) -> list[Delivery]:
     return list(result)
 
 
+async def unsettled(session: AsyncSession) -> int:
+    """Rows still to go out, or gone out with the staff not told yet."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(
+            or_(
+                Delivery.state.in_(UNSENT),
+                and_(Delivery.state.in_(FINISHED), Delivery.told_at.is_(None)),
+            )
+        )
+    )
+    return int(count or 0)
+
+
 async def mark_told(session: AsyncSession, delivery_id: int, now: datetime) -> bool:
     """Claim telling the staff the outcome; True only once per row."""
     result = await session.execute(
@@ -390,6 +430,11 @@ async def mark_told(session: AsyncSession, delivery_id: int, now: datetime) -> b
         .values(told_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def unmark_told(session: AsyncSession, delivery_id: int) -> None:
+    """The staff were not told after all (the bot stopped first): tell them after restart."""
+    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(told_at=None))
 
 
 async def of_answers(session: AsyncSession, answer_ids: Sequence[int]) -> dict[int, Delivery]:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.db.models import (
     Duty,
+    Partner,
     Reminder,
     ReminderStatus,
     Salon,
@@ -55,18 +56,28 @@ async def clash(
 ) -> Salon | None:
     """A planned or live salon whose time overlaps [starts_at, starts_at + duration)."""
     candidates = await session.scalars(
-        select(Salon).where(
-            Salon.status.in_([SalonStatus.PLANNED, SalonStatus.LIVE]),
-            Salon.planned_start_at.is_not(None),
-        )
+        select(Salon).where(Salon.status.in_([SalonStatus.PLANNED, SalonStatus.LIVE]))
     )
     for other in candidates:
-        if other.id == ignore or other.planned_start_at is None:
+        span = _span(other)
+        if other.id == ignore or span is None:
             continue
-        other_end = other.planned_start_at + timedelta(minutes=other.duration_minutes)
-        if other.planned_start_at < starts_at + duration and starts_at < other_end:
+        other_start, other_end = span
+        if other_start < starts_at + duration and starts_at < other_end:
             return other
     return None
+
+
+def _span(salon: Salon) -> tuple[datetime, datetime] | None:
+    """When the salon runs: a live one by its real start and end (it may have been started on
+    the spot, or later than planned), a planned one by its plan."""
+    if salon.status == SalonStatus.LIVE and salon.started_at and salon.planned_end_at:
+        return salon.started_at, salon.planned_end_at
+    if salon.planned_start_at is None:
+        return None
+    return salon.planned_start_at, salon.planned_start_at + timedelta(
+        minutes=salon.duration_minutes
+    )
 
 
 async def _add_reminders(
@@ -77,6 +88,30 @@ async def _add_reminders(
         session.add(
             Reminder(
                 salon_id=salon.id,
+                offset_minutes=int(offset.total_seconds() // 60),
+                due_at=reminder_due(salon.planned_start_at, offset, zone),
+                status=ReminderStatus.PENDING,
+            )
+        )
+    if salon.partner_id is not None:
+        await add_partner_reminders(session, salon, offsets)
+
+
+async def add_partner_reminders(
+    session: AsyncSession, salon: Salon, offsets: Sequence[timedelta]
+) -> None:
+    """The co-host's own set, on its own wall clock. Only the host starts the salon, so the
+    partner gets no start reminder."""
+    assert salon.planned_start_at is not None and salon.partner_id is not None
+    partner = await session.get(Partner, salon.partner_id)
+    if partner is None:
+        return
+    zone = ZoneInfo(partner.timezone)
+    for offset in offsets:
+        session.add(
+            Reminder(
+                salon_id=salon.id,
+                partner_id=partner.id,
                 offset_minutes=int(offset.total_seconds() // 60),
                 due_at=reminder_due(salon.planned_start_at, offset, zone),
                 status=ReminderStatus.PENDING,
@@ -94,6 +129,7 @@ async def plan_one(
     offsets: Sequence[timedelta],
     zone: ZoneInfo,
     series_id: int | None = None,
+    partner_id: int | None = None,
 ) -> Planned:
     other = await clash(session, starts_at, duration)
     if other is not None:
@@ -105,6 +141,7 @@ async def plan_one(
         duration_minutes=int(duration.total_seconds() // 60),
         started_by=by,
         series_id=series_id,
+        partner_id=partner_id,
     )
     session.add(salon)
     await session.flush()
@@ -288,12 +325,17 @@ async def set_auto_start(session: AsyncSession, salon_id: int, enabled: bool) ->
 
 
 async def set_duty(session: AsyncSession, salon_id: int, telegram_ids: Sequence[int]) -> None:
+    """Replace the salon's roster. The salon's row is locked first (FOR UPDATE on PostgreSQL;
+    SQLite's BEGIN IMMEDIATE already serialises writers), so two /duty at once leave one
+    roster whole instead of colliding on the same curator."""
+    await session.execute(select(Salon.id).where(Salon.id == salon_id).with_for_update())
     await session.execute(delete(Duty).where(Duty.salon_id == salon_id))
     for telegram_id in dict.fromkeys(telegram_ids):
         session.add(Duty(salon_id=salon_id, telegram_id=telegram_id))
 
 
 async def on_duty(session: AsyncSession, salon_id: int) -> list[StaffMember]:
+    """Every curator on duty, the co-host's too: each museum's own are told by `partner_id`."""
     return list(
         await session.scalars(
             select(StaffMember)

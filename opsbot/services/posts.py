@@ -22,6 +22,8 @@ class XPost:
     quoted_post_id: str | None = None
     replied_to_post_id: str | None = None
     is_retweet: bool = False
+    # From the author's public_metrics in the same answer; None when X did not send them.
+    author_followers: int | None = None
 
 
 def post_url(handle: str, post_id: str) -> str:

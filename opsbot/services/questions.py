@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsbot.db.models import Question, QuestionStatus
+from opsbot.services import cohosting, priority
 
 
 class Outcome(StrEnum):
@@ -20,6 +21,8 @@ class Outcome(StrEnum):
     NOT_FOUND = "not_found"
     TAKEN_BY_OTHER = "taken_by_other"
     WRONG_STATE = "wrong_state"
+    # A co-hosted salon's question that X would not let the curator's museum answer.
+    NOT_YOURS = "not_yours"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,13 @@ async def load(session: AsyncSession, question_id: int) -> Question | None:
 async def take(
     session: AsyncSession, question_id: int, curator_id: int, *, moderator: bool
 ) -> Result:
+    """The first curator to take it owns it; in a co-hosted salon only a curator of a museum
+    the question summoned may (a moderator too: X would refuse the other account's reply)."""
+    found = await load(session, question_id)
+    if found is None:
+        return Result(Outcome.NOT_FOUND)
+    if not await cohosting.allowed(session, found, curator_id):
+        return Result(Outcome.NOT_YOURS, found, found.taken_by)
     if await _conditional(
         session,
         question_id,
@@ -65,6 +75,8 @@ async def take(
     if question.taken_by == curator_id:
         return Result(Outcome.UNCHANGED, question, curator_id)
     holder = question.taken_by
+    # A moderator takes over from a curator of their own museum, never from the other one's.
+    moderator = moderator and await cohosting.same_museum(session, holder, curator_id)
     if moderator and await _conditional(
         session,
         question_id,
@@ -79,6 +91,9 @@ async def take(
 async def release(
     session: AsyncSession, question_id: int, curator_id: int, *, moderator: bool
 ) -> Result:
+    current = await load(session, question_id)
+    if current is not None and current.taken_by is not None:
+        moderator = moderator and await cohosting.same_museum(session, current.taken_by, curator_id)
     holder_is_allowed = True if moderator else Question.taken_by == curator_id
     if await _conditional(
         session,
@@ -87,6 +102,7 @@ async def release(
         holder_is_allowed,
         status=QuestionStatus.OPEN,
         taken_by=None,
+        writing_by=None,
     ):
         return Result(Outcome.DONE, await load(session, question_id))
     question = await load(session, question_id)
@@ -105,6 +121,7 @@ async def hide(session: AsyncSession, question_id: int, curator_id: int) -> Resu
         status=QuestionStatus.HIDDEN,
         hidden_by=curator_id,
         taken_by=None,
+        writing_by=None,
     ):
         return Result(Outcome.DONE, await load(session, question_id))
     question = await load(session, question_id)
@@ -131,16 +148,19 @@ def _waiting_filter(taken_by: int | None) -> list[ColumnElement[bool]]:
 
 
 async def waiting(
-    session: AsyncSession, *, taken_by: int | None = None, limit: int, offset: int = 0
+    session: AsyncSession,
+    *,
+    taken_by: int | None = None,
+    limit: int,
+    offset: int = 0,
+    vip_followers: int | None = None,
 ) -> list[Question]:
-    """Unanswered questions, oldest first; with `taken_by`, only that curator's."""
-    query = (
-        select(Question)
-        .where(*_waiting_filter(taken_by))
-        .order_by(Question.id)
-        .offset(offset)
-        .limit(limit)
-    )
+    """Unanswered questions, oldest first; with `taken_by`, only that curator's; with
+    `vip_followers`, the priority senders' first."""
+    query = select(Question).where(*_waiting_filter(taken_by))
+    if vip_followers is not None:
+        query = query.order_by(case((priority.is_priority(vip_followers), 0), else_=1))
+    query = query.order_by(Question.id).offset(offset).limit(limit)
     return list(await session.scalars(query))
 
 

@@ -14,7 +14,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opsbot.db.models import Question, QuestionStatus, Reminder, ReminderStatus, Salon, SalonStatus
+from opsbot.db.models import (
+    Partner,
+    Question,
+    QuestionStatus,
+    Reminder,
+    ReminderStatus,
+    Salon,
+    SalonStatus,
+)
 
 # A reminder sent within this of its time is on time; later, it says so.
 ON_TIME = timedelta(minutes=2)
@@ -26,6 +34,8 @@ class Due:
     reminder: Reminder
     salon: Salon
     late: bool
+    # The co-host whose group this reminder is for; None for the host museum's.
+    partner: Partner | None = None
 
 
 async def _drop(session: AsyncSession, reminder_ids: list[int]) -> None:
@@ -41,17 +51,21 @@ async def take_due(session: AsyncSession, now: datetime) -> list[Due]:
     """Claim the reminders to send now; drop the ones that no longer make sense."""
     rows = list(
         await session.execute(
-            select(Reminder, Salon)
+            select(Reminder, Salon, Partner)
             .join(Salon, Salon.id == Reminder.salon_id)
+            .outerjoin(Partner, Partner.id == Reminder.partner_id)
             .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now)
-            .order_by(Reminder.salon_id, Reminder.due_at)
+            .order_by(Reminder.salon_id, Reminder.partner_id, Reminder.due_at)
         )
     )
-    by_salon: dict[int, list[tuple[Reminder, Salon]]] = {}
-    for reminder, salon in rows:
-        by_salon.setdefault(salon.id, []).append((reminder, salon))
+    by_group: dict[tuple[int, int | None], list[tuple[Reminder, Salon]]] = {}
+    partners: dict[int, Partner] = {}
+    for reminder, salon, co_host in rows:
+        by_group.setdefault((salon.id, reminder.partner_id), []).append((reminder, salon))
+        if co_host is not None:
+            partners[co_host.id] = co_host
     taken: list[Due] = []
-    for pairs in by_salon.values():
+    for (_salon_id, partner_id), pairs in by_group.items():
         salon = pairs[0][1]
         latest, _ = pairs[-1]
         is_start = latest.offset_minutes == 0
@@ -71,7 +85,8 @@ async def take_due(session: AsyncSession, now: datetime) -> list[Due]:
             .values(status=ReminderStatus.SENT, sent_at=now, late=late)
         )
         if claimed.rowcount:  # type: ignore[attr-defined]
-            taken.append(Due(latest, salon, late))
+            partner = partners.get(partner_id) if partner_id is not None else None
+            taken.append(Due(latest, salon, late, partner))
     return taken
 
 

@@ -70,8 +70,12 @@ async def start(
     by: int | None,
     now: datetime,
     salon_id: int | None = None,
+    partner_id: int | None = None,
 ) -> Started:
-    """Open a salon (a new one, or a planned one by id) with a fresh lottery secret."""
+    """Open a salon (a new one, or a planned one by id) with a fresh lottery secret.
+
+    `partner_id` co-hosts it; a planned salon keeps the co-host it was planned with.
+    """
     current = await live_salon(session)
     if current is not None:
         return Started(None, StartRefusal.ALREADY_LIVE, current)
@@ -85,6 +89,8 @@ async def start(
         "secret": secret.hex(),
         "commitment": lottery.commitment(secret),
     }
+    if partner_id is not None:
+        values["partner_id"] = partner_id
     try:
         async with session.begin_nested():
             if salon_id is None:
@@ -109,6 +115,12 @@ async def start(
 
 async def set_thread(session: AsyncSession, salon_id: int, thread_id: int | None) -> None:
     await session.execute(update(Salon).where(Salon.id == salon_id).values(thread_id=thread_id))
+
+
+async def set_partner_thread(session: AsyncSession, salon_id: int, thread_id: int | None) -> None:
+    await session.execute(
+        update(Salon).where(Salon.id == salon_id).values(partner_thread_id=thread_id)
+    )
 
 
 async def end(session: AsyncSession, salon_id: int, now: datetime) -> bool:
@@ -180,11 +192,13 @@ async def ask(
     *,
     now: datetime,
     origin: outbox.Origin,
+    partner_id: int | None = None,
 ) -> outbox.Queued:
     """`Qn: PROMPT #hashtag` into the outbox, numbered in the database, once per prompt.
 
     The salon's row is locked first, so two /ask at once get two numbers in order, and the
-    same prompt twice gets one number and one post.
+    same prompt twice gets one number and one post. With `partner_id` it goes out from the
+    partner museum's account.
     """
     await session.execute(select(Salon.id).where(Salon.id == salon_id).with_for_update())
     key = _prompt_key(salon_id, prompt)
@@ -201,6 +215,7 @@ async def ask(
         origin=origin,
         salon_id=salon_id,
         number=number,
+        partner_id=partner_id,
     )
 
 
@@ -273,3 +288,31 @@ async def summary(session: AsyncSession, salon_id: int) -> Summary:
     result.open = [q for q in found if q.status in (QuestionStatus.OPEN, QuestionStatus.TAKEN)]
     result.participants = len({q.author_id for q in found if q.status != QuestionStatus.HIDDEN})
     return result
+
+
+async def record_followers(
+    session: AsyncSession, salon_id: int, count: int, *, at_start: bool, partner: bool = False
+) -> bool:
+    """Keep the museum's (or, with `partner`, the co-host's) follower count at the salon's
+    start or end: the first reading only."""
+    if partner:
+        column = Salon.partner_followers_at_start if at_start else Salon.partner_followers_at_end
+    else:
+        column = Salon.followers_at_start if at_start else Salon.followers_at_end
+    result = await session.execute(
+        update(Salon).where(Salon.id == salon_id, column.is_(None)).values({column: count})
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+ARCHIVE_LANGUAGES = ("ru", "en", "both")
+
+
+async def set_archive_language(session: AsyncSession, salon_id: int, language: str) -> bool:
+    """The language of the salon's public page; False if there is no such salon."""
+    if language not in ARCHIVE_LANGUAGES:
+        raise ValueError(language)
+    result = await session.execute(
+        update(Salon).where(Salon.id == salon_id).values(archive_language=language)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

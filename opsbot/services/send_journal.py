@@ -23,8 +23,11 @@ async def record(
     at: datetime,
     *,
     keep: timedelta,
+    card_of: int | None = None,
 ) -> None:
-    session.add(TelegramSend(chat_id=chat_id, message_id=message_id, sent_at=at))
+    session.add(
+        TelegramSend(chat_id=chat_id, message_id=message_id, sent_at=at, question_id=card_of)
+    )
     await session.execute(delete(TelegramSend).where(TelegramSend.sent_at < at - keep))
 
 
@@ -38,3 +41,17 @@ async def recent(
         .order_by(TelegramSend.sent_at)
     )
     return [(chat, at, message_id) for chat, at, message_id in rows]
+
+
+async def card_sent(session: AsyncSession, chat_id: int, question_id: int) -> int | None:
+    """The message Telegram gave back for the question's card, if its send was journalled."""
+    return await session.scalar(
+        select(TelegramSend.message_id)
+        .where(
+            TelegramSend.chat_id == chat_id,
+            TelegramSend.question_id == question_id,
+            TelegramSend.message_id.is_not(None),
+        )
+        .order_by(TelegramSend.sent_at.desc())
+        .limit(1)
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +33,6 @@ async def see_member(
             "first_name": first_name[:200],
             "username": username,
             "telegram_language": telegram_language,
-            "role": "curator",
             "created_at": now,
             "last_seen_at": now,
         },
@@ -111,3 +112,27 @@ async def open_private_chat(session: AsyncSession, telegram_id: int) -> None:
     await session.execute(
         update(StaffMember).where(StaffMember.telegram_id == telegram_id).values(private_chat=True)
     )
+
+
+async def close_private_chat(session: AsyncSession, telegram_id: int) -> None:
+    """The person blocked the bot: it can no longer write to them in private."""
+    await session.execute(
+        update(StaffMember).where(StaffMember.telegram_id == telegram_id).values(private_chat=False)
+    )
+
+
+async def has_private_chat(session: AsyncSession, telegram_id: int) -> bool:
+    found = await session.scalar(
+        select(StaffMember.private_chat).where(StaffMember.telegram_id == telegram_id)
+    )
+    return bool(found)
+
+
+async def claim_private_hint(session: AsyncSession, telegram_id: int, now: datetime) -> bool:
+    """True once per person: the moment to tell them how to answer in private."""
+    result = await session.execute(
+        update(StaffMember)
+        .where(StaffMember.telegram_id == telegram_id, StaffMember.private_hint_at.is_(None))
+        .values(private_hint_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 
-from opsbot.db.models import Delivery, DeliveryKind, DeliveryState
+from opsbot.db.models import Delivery, DeliveryKind, DeliveryState, Partner
 from opsbot.i18n import N_, Translator, translator
 from opsbot.services import staff
 from opsbot.services.posts import post_url
 from opsbot.telegram.callback_data import Action, pack
-from opsbot.telegram.context import Services
+from opsbot.telegram.context import Runtime
+from opsbot.telegram.delivery_failures import why_failed
 
 _ON_X = {
     DeliveryKind.ANNOUNCEMENT: N_("📣 The announcement is on X: {url}"),
@@ -46,30 +47,38 @@ def post_buttons(kind: DeliveryKind, target: int, _: Translator) -> InlineKeyboa
     )
 
 
-async def tell_outcome(bot: Bot, services: Services, row: Delivery) -> None:
-    settings = services.settings
+async def tell_outcome(bot: Bot, runtime: Runtime, row: Delivery) -> None:
+    settings = runtime.settings
     _ = translator(settings.default_language)
     if row.kind == DeliveryKind.PROMPT and row.requested_by is not None:
-        async with services.sessionmaker.begin() as session:
+        async with runtime.sessionmaker.begin() as session:
             language = await staff.language_of(
                 session, row.requested_by, None, settings.default_language
             )
         _ = translator(language)
+    handle = settings.x_account
+    if row.partner_id is not None:
+        async with runtime.sessionmaker.begin() as session:
+            partner = await session.get(Partner, row.partner_id)
+        handle = partner.handle if partner is not None else handle
     if row.state == DeliveryState.SENT:
         text = _(
             _ON_X[row.kind],
             number=row.number or "?",
-            url=post_url(settings.x_account, row.external_id or ""),
+            url=post_url(handle, row.external_id or ""),
         )
     else:
-        text = _(_NOT_POSTED[row.kind], number=row.number or "?", reason=row.last_error or "?")
+        text = _(_NOT_POSTED[row.kind], number=row.number or "?", reason=why_failed(row, _))
     reply = (
         ReplyParameters(row.origin_message_id, allow_sending_without_reply=True)
         if row.kind == DeliveryKind.PROMPT and row.origin_message_id is not None
         else None
     )
+    # A prompt's outcome answers its /ask where it was sent (a partner's /ask in its group).
     await bot.send_message(
-        services.staff_chat_id,
+        row.origin_chat_id
+        if row.kind == DeliveryKind.PROMPT and row.origin_chat_id is not None
+        else runtime.staff_chat_id,
         text,
         message_thread_id=row.origin_thread_id,
         reply_parameters=reply,
@@ -82,7 +91,7 @@ async def tell_outcome(bot: Bot, services: Services, row: Delivery) -> None:
         and row.origin_message_id is not None
     ):
         await bot.edit_message_reply_markup(
-            row.origin_chat_id or services.staff_chat_id,
+            row.origin_chat_id or runtime.staff_chat_id,
             row.origin_message_id,
             reply_markup=post_buttons(row.kind, target, translator(settings.default_language)),
         )

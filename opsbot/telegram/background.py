@@ -12,16 +12,20 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 
+from opsbot.clock import Clock, SystemClock
+
 STOP_GRACE_SECONDS = 10.0
 
 
 class BackgroundLoop(ABC):
     name = "background"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        self._resting = False
 
     @property
     def stopping(self) -> bool:
@@ -30,10 +34,18 @@ class BackgroundLoop(ABC):
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def resting(self) -> bool:
+        """Between rounds with nothing asked of it: no unit of work in hand, none woken for."""
+        return self._task is not None and self._resting and not self._wake.is_set()
+
     async def pause(self, seconds: float) -> None:
-        """Sleep until woken, stopped, or `seconds` pass."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+        """Sleep until woken, stopped, or `seconds` pass on the clock."""
+        self._resting = True
+        try:
+            await self._clock.wait(self._wake, seconds)
+        finally:
+            self._resting = False
         self._wake.clear()
 
     def start(self) -> None:

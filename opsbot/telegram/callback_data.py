@@ -32,8 +32,24 @@ class Action(StrEnum):
     DRAW_ANNOUNCE = "da"
     DRAW_POST = "dp"
     DRAW_SKIP = "ds"
+    # The same winners, posted by a co-hosting partner from its own account.
+    PARTNER_DRAW_ANNOUNCE = "ja"
+    PARTNER_DRAW_POST = "jp"
+    PARTNER_DRAW_SKIP = "js"
     LIST_PAGE = "lp"
     FULL_CARD = "fc"
+    DIGEST_ANSWER = "dn"
+    DELETE = "dx"
+    CONFIRM_DELETE = "dy"
+    KEEP_ANSWER = "dk"
+    KEEP_TAKE = "kt"
+    PARTNER_APPROVE = "pa"
+    PARTNER_REFUSE = "pr"
+    MARK_ANSWERED = "ma"
+    SUBMIT = "sf"
+    APPROVE = "av"
+    RETURN = "rc"
+    AMEND = "am"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 The queue is the database: a question without a card message is waiting. So cards survive a
 restart, and a burst of questions waits for Telegram's flood limit instead of being dropped;
-the rate limiter under the bot decides when each card may go.
+the rate limiter under the bot decides when each card may go. Cards go oldest first, and the
+questions of a poll still reading wait until it is over: its next page may hold older posts.
 
 Nothing twice: before each send the question is marked with the attempt and the highest
 message id the bot knows in the group. When the answer is lost (a timeout, a 5xx, a crash) the
@@ -19,9 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,15 +31,28 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
 from telegram.ext import ExtBot
 
+from opsbot.clock import Clock
 from opsbot.db.models import Question
 from opsbot.i18n import Translator, translator
-from opsbot.services import alerts, audit, inbox, moderators, questions, salons, staff
+from opsbot.services import (
+    alerts,
+    audit,
+    inbox,
+    moderators,
+    priority,
+    questions,
+    salons,
+    send_journal,
+    staff,
+)
 from opsbot.settings import Settings
 from opsbot.telegram.background import BackgroundLoop
-from opsbot.telegram.cards import CardState, digest, render_card
+from opsbot.telegram.card_facts import card_state
+from opsbot.telegram.cards import digest, render_card
 from opsbot.telegram.digests import DIGEST_SIZE, render_digest
 from opsbot.telegram.known_messages import KnownMessages
-from opsbot.telegram.ratelimit import BACKGROUND, Pace, PacedRateLimiter
+from opsbot.telegram.partner_cards import PartnerCards
+from opsbot.telegram.ratelimit import BACKGROUND, BotStopping, Pace, PacedRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -80,23 +94,35 @@ class CardQueue(BackgroundLoop):
     name = "card-queue"
 
     def __init__(
-        self, bot: ExtBot[Pace], sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+        self,
+        bot: ExtBot[Pace],
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        clock: Clock | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(clock)
         self._bot = bot
         self._sessionmaker = sessionmaker
         self._settings = settings
         # Brings a card up to date; set by the application (it needs the other services).
         self.refresh: Callable[[int], Awaitable[object]] | None = None
+        # Questions stored up to this id may be shown; set by the application to hold back
+        # those of a poll still reading (None: all).
+        self.stored_up_to: Callable[[], int | None] = lambda: None
         # Cards Telegram refused outright are not retried until the next start.
         self._refused: set[int] = set()
         self.chat_id = settings.staff_chat_id
         # A backlog longer than this goes out in digests: what the group takes in a minute.
         self.digest_above = settings.telegram_group_rate
+        # Once digests have begun they go on while a full one is left: the last few of a
+        # burst as single cards would cost the group a minute more for no one's benefit.
+        self._digesting = False
         self._full_card_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
         self.known = KnownMessages()
+        # The cards of co-hosted salons in the partner's own group follow the host's.
+        self.partners = PartnerCards(bot, sessionmaker, settings, self._clock)
         limiter = getattr(bot, "rate_limiter", None)
         if isinstance(limiter, PacedRateLimiter):
             limiter.on_group_message = self.known.sent
@@ -113,17 +139,21 @@ class CardQueue(BackgroundLoop):
 
     async def _run_once(self) -> None:
         try:
-            if self._check_now or (self.lost and time.monotonic() >= self._next_check):
+            if self._check_now or (self.lost and self._clock.monotonic() >= self._next_check):
                 self._check_now = False
                 await self.check_in()
             if self.lost:
-                await self.pause(max(0.0, self._next_check - time.monotonic()))
+                await self.pause(max(0.0, self._next_check - self._clock.monotonic()))
                 return
             try:
                 await self.flush()
             except Forbidden as exc:
                 await self._lose(str(exc))
                 return
+            await self.partners.flush(self.stored_up_to())
+        except BotStopping:
+            # What was not sent stays queued for the next start.
+            return
         except TelegramError as exc:
             log.warning("card queue paused after a Telegram error: %s", exc)
             await self.pause(FAILURE_PAUSE_SECONDS)
@@ -134,21 +164,36 @@ class CardQueue(BackgroundLoop):
             return
         await self.pause(IDLE_CHECK_SECONDS)
 
+    async def settled(self) -> bool:
+        """Nothing in hand and no card waiting but those Telegram refused (kept until the
+        next start) and those held back while the group refuses the bot."""
+        if not self.resting:
+            return False
+        if self.lost:
+            return True
+        async with self._sessionmaker.begin() as session:
+            waiting = await inbox.queued_cards(session, len(self._refused) + 1)
+        if await self.partners.waiting():
+            return False
+        return all(q.id in self._refused for q in waiting) and self.resting
+
     async def flush(self) -> int:
         """Send every waiting card; return how many were sent."""
         sent = 0
         while True:
             async with self._sessionmaker.begin() as session:
-                waiting = [
-                    q
-                    for q in await inbox.queued_cards(session, BATCH + len(self._refused))
-                    if q.id not in self._refused
-                ][:BATCH]
+                queued = await inbox.queued_cards(
+                    session, BATCH + len(self._refused), stored_up_to=self.stored_up_to()
+                )
+                waiting = [q for q in queued if q.id not in self._refused][:BATCH]
             if not waiting:
                 return sent
             async with self._sessionmaker.begin() as session:
                 backlog = await inbox.count_queued_cards(session)
-            if backlog > self.digest_above:
+            self._digesting = backlog > self.digest_above or (
+                self._digesting and backlog >= DIGEST_SIZE
+            )
+            if self._digesting:
                 # More than the group takes in about a minute: tens at a time, until it drains.
                 if self.stopping or self.lost:
                     return sent
@@ -165,8 +210,14 @@ class CardQueue(BackgroundLoop):
         """One message for up to ten questions. Its send is not looked for after a lost
         answer: at worst a digest shows twice, and every question stays reachable."""
         thread_id = await self._thread_of(batch[0])
+        async with self._sessionmaker.begin() as session:
+            first = await priority.of_questions(session, batch, self._settings.vip_followers)
         text, markup = render_digest(
-            batch, backlog, translator(self._settings.default_language), self._settings.zone
+            batch,
+            backlog,
+            translator(self._settings.default_language),
+            self._settings.zone,
+            priority=frozenset(first),
         )
         message = await self._bot.send_message(
             self.chat_id,
@@ -209,8 +260,8 @@ class CardQueue(BackgroundLoop):
         settings = self._settings
         thread_id = None
         seq = None
-        if question.salon_id is not None:
-            async with self._sessionmaker.begin() as session:
+        async with self._sessionmaker.begin() as session:
+            if question.salon_id is not None:
                 seq = await salons.number_question(session, question.id, question.salon_id)
                 salon = await salons.get(session, question.salon_id)
                 thread_id = salon.thread_id if salon is not None else None
@@ -218,9 +269,14 @@ class CardQueue(BackgroundLoop):
             question,
             translator(settings.default_language),
             settings.zone,
-            CardState(salon_seq=seq),
+            await card_state(self._sessionmaker, settings, question, salon_seq=seq),
         )
         if question.card_attempt_at is not None:
+            async with self._sessionmaker.begin() as session:
+                journalled = await send_journal.card_sent(session, self.chat_id, question.id)
+            if journalled is not None:
+                log.info("the card of question %s was sent as %s", question.id, journalled)
+                return await self._record(question, journalled, thread_id, text, markup)
             found, sure = await self._find_lost_copy(question, text, markup)
             if found is not None:
                 log.info("the card of question %s was in the group already: %s", question.id, found)
@@ -229,7 +285,9 @@ class CardQueue(BackgroundLoop):
                 await self._sending_again(question)
         async with self._sessionmaker.begin() as session:
             await inbox.card_attempt(session, question.id, self.known.highest_sent(self.chat_id))
-        message = await self._post(question, text, markup, thread_id, pace)
+        message = await self._post(
+            question, text, markup, thread_id, replace(pace or Pace(), card_of=question.id)
+        )
         if message is None:
             return False
         return await self._record(
@@ -381,7 +439,7 @@ class CardQueue(BackgroundLoop):
             return
         except TelegramError as exc:
             log.info("could not ask Telegram about the staff group: %s", exc)
-            self._next_check = time.monotonic() + self.check_seconds
+            self._next_check = self._clock.monotonic() + self.check_seconds
             return
         async with self._sessionmaker.begin() as session:
             await moderators.remember_administrators(
@@ -398,7 +456,7 @@ class CardQueue(BackgroundLoop):
 
     async def _lose(self, reason: str) -> None:
         self.lost = True
-        self._next_check = time.monotonic() + self.check_seconds
+        self._next_check = self._clock.monotonic() + self.check_seconds
         async with self._sessionmaker.begin() as session:
             first = await alerts.raise_alert(session, LOST_ALERT)
             waiting = await inbox.count_queued_cards(session)

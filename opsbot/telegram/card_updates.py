@@ -10,33 +10,17 @@ from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from opsbot.db.models import Question
 from opsbot.i18n import translator
-from opsbot.services import answers, inbox, questions, staff
-from opsbot.services.posts import post_url
-from opsbot.telegram.cards import CardState, digest, render_card, shorten
-from opsbot.telegram.context import Services
+from opsbot.services import inbox, questions
+from opsbot.telegram.card_facts import card_state
+from opsbot.telegram.cards import digest, render_card
+from opsbot.telegram.context import Runtime
 
 log = logging.getLogger(__name__)
 
 
-async def card_state(services: Services, question: Question) -> CardState:
-    async with services.sessionmaker.begin() as session:
-        answer = await answers.posted_answer(session, question.id)
-        return CardState(
-            salon_seq=question.salon_seq,
-            taken_by=await staff.display_name(session, question.taken_by),
-            hidden_by=await staff.display_name(session, question.hidden_by),
-            answered_by=await staff.display_name(session, answer.curator_id if answer else None),
-            answer_url=post_url(services.settings.x_account, answer.x_post_id)
-            if answer and answer.x_post_id
-            else None,
-            answer_excerpt=shorten(answer.text.splitlines()[0], 120) if answer else None,
-        )
-
-
 async def refresh_card(
-    bot: Bot, services: Services, question_id: int, *, only_known: bool = False
+    bot: Bot, runtime: Runtime, question_id: int, *, only_known: bool = False
 ) -> bool:
     """Show the question's current state on its card; True if a message was changed or sent.
 
@@ -45,28 +29,62 @@ async def refresh_card(
     One card is brought up to date by one task at a time: two at once would both compare
     with the state shown before either, and both spend an edit.
     """
+    async with _lock(question_id):
+        changed = await _refresh(bot, runtime, question_id, only_known=only_known)
+        # The co-host's group sees who took or answered it as soon as the host's does.
+        return await runtime.cards.partners.refresh(question_id) or changed
+
+
+async def replace_buttons(
+    bot: Bot, runtime: Runtime, question_id: int, markup: InlineKeyboardMarkup
+) -> bool:
+    """Other buttons under the card for a moment (a confirmation step), noted as what the
+    card shows, so the next refresh puts the card's own back; False if there is no card."""
+    async with _lock(question_id):
+        async with runtime.sessionmaker.begin() as session:
+            question = await questions.load(session, question_id)
+        if question is None or question.card_message_id is None:
+            return False
+        text, _buttons = render_card(
+            question,
+            translator(runtime.settings.default_language),
+            runtime.settings.zone,
+            await card_state(runtime.sessionmaker, runtime.settings, question),
+        )
+        try:
+            await bot.edit_message_reply_markup(
+                question.card_chat_id, question.card_message_id, reply_markup=markup
+            )
+        except BadRequest as exc:
+            if "message is not modified" not in str(exc).lower():
+                raise
+        async with runtime.sessionmaker.begin() as session:
+            await inbox.record_card_shown(session, question_id, digest(text, markup))
+        return True
+
+
+def _lock(question_id: int) -> asyncio.Lock:
     lock = _card_locks.get(question_id)
     if lock is None:
         lock = _card_locks[question_id] = asyncio.Lock()
-    async with lock:
-        return await _refresh(bot, services, question_id, only_known=only_known)
+    return lock
 
 
 # A lock lives while a task holds or awaits it, and no longer.
 _card_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
-async def _refresh(bot: Bot, services: Services, question_id: int, *, only_known: bool) -> bool:
-    async with services.sessionmaker.begin() as session:
+async def _refresh(bot: Bot, runtime: Runtime, question_id: int, *, only_known: bool) -> bool:
+    async with runtime.sessionmaker.begin() as session:
         question = await questions.load(session, question_id)
     if question is None or question.card_message_id is None:
         # The card is still queued; it will be rendered from the current state when sent.
         return False
     if only_known and question.card_digest is None:
         return False
-    state = await card_state(services, question)
+    state = await card_state(runtime.sessionmaker, runtime.settings, question)
     text, markup = render_card(
-        question, translator(services.settings.default_language), services.settings.zone, state
+        question, translator(runtime.settings.default_language), runtime.settings.zone, state
     )
     shown = digest(text, markup)
     if shown == question.card_digest:
@@ -83,14 +101,14 @@ async def _refresh(bot: Bot, services: Services, question_id: int, *, only_known
     except BadRequest as exc:
         message = str(exc).lower()
         if "message is not modified" in message:
-            async with services.sessionmaker.begin() as session:
+            async with runtime.sessionmaker.begin() as session:
                 await inbox.record_card_shown(session, question_id, shown)
             return False
         if "message to edit not found" not in message:
             raise
         log.info("card of question %s was deleted; sending a new one", question_id)
         try:
-            sent = await _send(bot, services, text, markup, question.card_thread_id)
+            sent = await _send(bot, runtime, text, markup, question.card_thread_id)
         except BadRequest as error:
             reason = str(error).lower()
             if question.card_thread_id is None or not (
@@ -98,8 +116,8 @@ async def _refresh(bot: Bot, services: Services, question_id: int, *, only_known
             ):
                 raise
             # Its topic went with it (or was closed): the General chat takes the card.
-            sent = await _send(bot, services, text, markup, None)
-        async with services.sessionmaker.begin() as session:
+            sent = await _send(bot, runtime, text, markup, None)
+        async with runtime.sessionmaker.begin() as session:
             await inbox.record_card_shown(
                 session,
                 question_id,
@@ -109,16 +127,16 @@ async def _refresh(bot: Bot, services: Services, question_id: int, *, only_known
                 message_id=sent.message_id,
             )
         return True
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         await inbox.record_card_shown(session, question_id, shown)
     return True
 
 
 async def _send(
-    bot: Bot, services: Services, text: str, markup: InlineKeyboardMarkup | None, thread: int | None
+    bot: Bot, runtime: Runtime, text: str, markup: InlineKeyboardMarkup | None, thread: int | None
 ) -> Message:
     return await bot.send_message(
-        services.staff_chat_id,
+        runtime.staff_chat_id,
         text,
         parse_mode=ParseMode.HTML,
         reply_markup=markup,

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from opsbot.db.models import Question, QuestionStatus
+from opsbot.db.models import AnswerStatus, Question, QuestionAudience, QuestionStatus
 from opsbot.i18n import Html, Translator
 from opsbot.services.posts import post_url
+from opsbot.services.priority import Priority
 from opsbot.telegram.callback_data import Action, pack
 
 # Telegram allows 4096 characters; the frame around the question takes a few hundred.
@@ -29,6 +30,16 @@ class CardState:
     answer_url: str | None = None
     answer_excerpt: str | None = None
     hidden_by: str | None = None
+    # Whoever has the answer dialogue open (presence).
+    writing_by: str | None = None
+    priority: Priority | None = None
+    # An answer awaiting a moderator's approval, or returned by one, and whose it is.
+    review: AnswerStatus | None = None
+    review_curator: str | None = None
+    # A co-hosted salon: the partner museum, and the host's own X handle.
+    partner_name: str | None = None
+    partner_handle: str | None = None
+    host_handle: str | None = None
 
 
 def digest(text: str, markup: InlineKeyboardMarkup | None) -> str:
@@ -56,6 +67,26 @@ def question_line(question: Question, *, prefix: str = "• ", width: int = 60) 
     )
 
 
+def priority_line(priority: Priority, _: Translator) -> Html:
+    line = (
+        _("⭐ Priority sender: {note}", note=priority.note)
+        if priority.note
+        else _("⭐ Priority sender")
+    )
+    if not priority.followers:
+        return line
+    return Html(
+        line
+        + " · "
+        + _.ngettext(
+            "{count} follower on X",
+            "{count} followers on X",
+            priority.followers,
+            count=priority.followers,
+        )
+    )
+
+
 def render_card(
     question: Question, _: Translator, zone: ZoneInfo, state: CardState | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -77,11 +108,17 @@ def render_card(
             handle=question.author_handle,
             time=local.strftime("%d.%m %H:%M"),
         ),
+    ]
+    if state.priority is not None:
+        lines.append(priority_line(state.priority, _))
+    lines += [
         Html("<blockquote>")
         + Html(html.escape(shorten(question.text, MAX_QUESTION_CHARS), quote=False))
         + Html("</blockquote>"),
         link(url, _.plain("Open on X")),
     ]
+    if state.partner_handle is not None:
+        lines.append(_whose(question, state, _))
     if not question.replyable:
         lines.append(
             _(
@@ -97,14 +134,56 @@ def render_card(
             lines.append(Html(f"<i>{html.escape(state.answer_excerpt, quote=False)}</i>"))
         if state.answer_url:
             lines.append(link(state.answer_url, _.plain("The answer on X")))
+    elif state.review == AnswerStatus.AWAITING:
+        lines.append(
+            _("⏳ {curator}'s answer awaits approval", curator=state.review_curator or "?")
+        )
+    elif state.review == AnswerStatus.RETURNED:
+        lines.append(
+            _("↩️ {curator}'s answer was returned for changes", curator=state.review_curator or "?")
+        )
+    elif question.writing_by is not None and (
+        question.status == QuestionStatus.OPEN or question.writing_by == question.taken_by
+    ):
+        lines.append(_("✍️ {curator} is writing", curator=state.writing_by or "?"))
     elif question.status == QuestionStatus.TAKEN:
         lines.append(_("✍️ Taken by {curator}", curator=state.taken_by or "?"))
-    return "\n".join(lines), card_buttons(question, _)
+    return "\n".join(lines), card_buttons(question, _, state)
 
 
-def card_buttons(question: Question, _: Translator) -> InlineKeyboardMarkup | None:
+def _whose(question: Question, state: CardState, _: Translator) -> Html:
+    """Whose curators the question is for: X lets only an account the visitor summoned reply."""
+    if question.audience == QuestionAudience.PARTNER:
+        return _(
+            "🤝 For the curators of {museum}: the visitor tagged only @{handle}, so only its "
+            "account can reply.",
+            museum=state.partner_name or "",
+            handle=state.partner_handle or "",
+        )
+    if question.audience == QuestionAudience.HOST:
+        return _(
+            "🏛 For the curators of @{handle}: the visitor tagged only this account, so only "
+            "it can reply.",
+            handle=state.host_handle or "",
+        )
+    return _("🤝 For both museums: the first to take it answers.")
+
+
+def card_buttons(
+    question: Question, _: Translator, state: CardState
+) -> InlineKeyboardMarkup | None:
     if question.status == QuestionStatus.ANSWERED:
-        return None
+        if state.answer_url is None:
+            return None
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _.plain("Delete on X"), callback_data=pack(Action.DELETE, question.id)
+                    )
+                ]
+            ]
+        )
     if question.status == QuestionStatus.HIDDEN:
         return InlineKeyboardMarkup(
             [
@@ -128,6 +207,23 @@ def card_buttons(question: Question, _: Translator) -> InlineKeyboardMarkup | No
                     _.plain("Answer"), callback_data=pack(Action.ANSWER, question.id)
                 ),
                 InlineKeyboardButton(_.plain("Hide"), callback_data=pack(Action.HIDE, question.id)),
+            ]
+        ]
+    )
+
+
+def deletion_buttons(question_id: int, _: Translator) -> InlineKeyboardMarkup:
+    """The confirmation step of Delete on X, in place of the card's button."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _.plain("Yes, delete it on X"),
+                    callback_data=pack(Action.CONFIRM_DELETE, question_id),
+                ),
+                InlineKeyboardButton(
+                    _.plain("No, leave it"), callback_data=pack(Action.KEEP_ANSWER, question_id)
+                ),
             ]
         ]
     )

@@ -1,6 +1,6 @@
 """A command as Telegram's menus offer it: what it does, whom it is for, how often it is used.
 
-Each feature module lists its commands in `COMMANDS`; `opsbot.telegram.menus` builds the
+Each feature module lists its commands in `COMMANDS`; `opsbot.telegram.handlers.menus` builds the
 menus from those lists. A menu only guides: every handler still checks the sender's role.
 """
 

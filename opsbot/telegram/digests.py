@@ -2,8 +2,10 @@
 
 Telegram lets a bot send about 20 messages a minute into a group: one card per question makes a
 burst of 600 wait half an hour. A digest lists up to ten questions, oldest first (author, the
-start of the text, whether X lets the museum reply, the link), with a numbered button per
-question that brings its full card, where it is taken, hidden and answered on its own.
+start of the text, whether X lets the museum reply, the link). Each question is answerable
+from the digest alone: its number takes it and opens the answer dialogue in the curator's
+private chat, so answering adds no message to the group; its 🗂 brings the full card (for
+a curator the bot may not write to, or to hide the question).
 """
 
 from __future__ import annotations
@@ -25,15 +27,21 @@ BUTTONS_PER_ROW = 5
 
 
 def render_digest(
-    questions: list[Question], waiting: int, _: Translator, zone: ZoneInfo
+    questions: list[Question],
+    waiting: int,
+    _: Translator,
+    zone: ZoneInfo,
+    *,
+    priority: frozenset[int] = frozenset(),
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The digest message and its numbered buttons; `waiting` counts the whole backlog."""
+    """The digest message and its numbered buttons; `waiting` counts the whole backlog, and
+    the questions of `priority` (ids) are starred."""
     lines = [
         _.ngettext(
             "📥 {count} question is waiting: here they come in tens, oldest first. "
-            "Press a number for the full card.",
+            "Press a number to answer in our private chat, 🗂 for the full card.",
             "📥 {count} questions are waiting: here they come in tens, oldest first. "
-            "Press a number for the full card.",
+            "Press a number to answer in our private chat, 🗂 for the full card.",
             waiting,
             count=waiting,
         )
@@ -45,10 +53,20 @@ def render_digest(
         mark = "" if question.replyable else " " + _.plain("🚫 no reply on X")
         time = question.posted_at.astimezone(zone).strftime("%H:%M")
         excerpt = html.escape(shorten(" ".join(question.text.split()), EXCERPT), quote=False)
-        lines.append(Html(f"\n<b>{number}.</b> {author} · {time}{html.escape(mark)}\n{excerpt}"))
-    buttons = [
-        InlineKeyboardButton(str(number), callback_data=pack(Action.FULL_CARD, question.id))
+        star = "⭐ " if question.id in priority else ""
+        lines.append(
+            Html(f"\n{star}<b>{number}.</b> {author} · {time}{html.escape(mark)}\n{excerpt}")
+        )
+    answer = [
+        InlineKeyboardButton(str(number), callback_data=pack(Action.DIGEST_ANSWER, question.id))
         for number, question in enumerate(questions, start=1)
     ]
-    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+    card = [
+        InlineKeyboardButton(f"🗂{number}", callback_data=pack(Action.FULL_CARD, question.id))
+        for number, question in enumerate(questions, start=1)
+    ]
+    return "\n".join(lines), InlineKeyboardMarkup(_rows(answer) + _rows(card))
+
+
+def _rows(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]

@@ -13,7 +13,6 @@ up; before that the number would fall short.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,7 +25,8 @@ from opsbot.db.base import utcnow
 from opsbot.i18n import Html, Translator, translator
 from opsbot.services import downtime, heartbeat
 from opsbot.services.downtime import Gap
-from opsbot.telegram.context import OpsbotContext, Services
+from opsbot.telegram.context import OpsbotContext, Runtime
+from opsbot.telegram.downtime_notice import DowntimeNotice
 from opsbot.x.poller import PollResult
 
 log = logging.getLogger(__name__)
@@ -35,16 +35,6 @@ JOB = "heartbeat"
 TELEGRAM_EVERY = 60.0
 # An outage of Telegram shorter than this is only logged.
 TELEGRAM_OUTAGE_NOTICE = timedelta(minutes=2)
-
-
-@dataclass(frozen=True)
-class DowntimeNotice:
-    """The message that still waits for the count of questions asked during the gap."""
-
-    gap: Gap
-    chat_id: int
-    message_id: int
-    head: Html
 
 
 def moment(at: datetime, zone: ZoneInfo, language: str) -> str:
@@ -88,70 +78,70 @@ def render_count(count: int, _: Translator) -> Html:
     )
 
 
-async def on_start(bot: Bot, services: Services) -> None:
+async def on_start(bot: Bot, runtime: Runtime) -> None:
     """Record the start's Telegram round-trip; tell the staff if the bot was down long."""
     now = utcnow()
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         gap = downtime.find_gap(await heartbeat.read(session), now)
         await heartbeat.record(session, heartbeat.TELEGRAM, now)
     if gap is None:
         return
     log.warning("opsbot was not running from %s to %s", gap.start, gap.end)
-    settings = services.settings
+    settings = runtime.settings
     _ = translator(settings.default_language)
     head = render_gap(gap, _, settings.zone)
     try:
         sent = await bot.send_message(
-            services.staff_chat_id, Html(head + "\n" + _("Reading X for what was asked meanwhile…"))
+            runtime.staff_chat_id, Html(head + "\n" + _("Reading X for what was asked meanwhile…"))
         )
     except TelegramError as exc:
         log.warning("could not tell the staff group about the downtime: %s", exc)
         return
-    services.downtime = DowntimeNotice(gap, sent.chat_id, sent.message_id, head)
+    runtime.downtime = DowntimeNotice(gap, sent.chat_id, sent.message_id, head)
 
 
 async def beat(context: OpsbotContext) -> None:
     """The repeating job: one cheap Bot API round-trip, recorded when it succeeds."""
-    services = context.services
+    runtime = context.runtime
     try:
         await context.bot.get_me()
     except TelegramError as exc:
         log.warning("Telegram did not answer the heartbeat: %s", exc)
-        if services.telegram_down_since is None:
-            services.telegram_down_since = services.clock()
+        if runtime.telegram_down_since is None:
+            runtime.telegram_down_since = runtime.clock.now()
         return
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         await heartbeat.record(session, heartbeat.TELEGRAM, utcnow())
-    await after_outage(context.bot, services)
+    await after_outage(context.bot, runtime)
 
 
-def telegram_failed(services: Services) -> None:
+def telegram_failed(runtime: Runtime) -> None:
     """Polling or the heartbeat could not reach Telegram: the outage starts now, if not yet."""
-    if services.telegram_down_since is None:
-        services.telegram_down_since = services.clock()
+    if runtime.telegram_down_since is None:
+        runtime.telegram_down_since = runtime.clock.now()
 
 
-async def after_outage(bot: Bot, services: Services) -> None:
+async def after_outage(bot: Bot, runtime: Runtime) -> None:
     """Telegram answers again: a long outage is told to the staff group, once.
 
     Short ones are not: Telegram's own hiccups would otherwise fill the group.
     """
-    since, services.telegram_down_since = services.telegram_down_since, None
+    since, runtime.telegram_down_since = runtime.telegram_down_since, None
     if since is None:
         return
-    now = services.clock()
+    now = runtime.clock.now()
     if now - since < TELEGRAM_OUTAGE_NOTICE:
         return
     log.warning("Telegram could not be reached from %s to %s", since, now)
-    _ = translator(services.settings.default_language)
+    _ = translator(runtime.settings.default_language)
     try:
         await bot.send_message(
-            services.staff_chat_id,
+            runtime.staff_chat_id,
             _(
                 "📡 Telegram could not be reached from {start} to {end} ({duration}). Nothing "
                 "was lost: cards and answers waited and go out now.",
-                start=moment(since, services.settings.zone, _.language),
-                end=moment(now, services.settings.zone, _.language),
+                start=moment(since, runtime.settings.zone, _.language),
+                end=moment(now, runtime.settings.zone, _.language),
                 duration=duration(now - since, _.language),
             ),
         )
@@ -163,14 +153,14 @@ async def x_polled(context: OpsbotContext, result: PollResult) -> None:
     """After a poll: record X's heartbeat if it caught up, then finish a downtime notice."""
     if not result.caught_up:
         return
-    services = context.services
-    notice, services.downtime = services.downtime, None
-    async with services.sessionmaker.begin() as session:
+    runtime = context.runtime
+    notice, runtime.downtime = runtime.downtime, None
+    async with runtime.sessionmaker.begin() as session:
         await heartbeat.record(session, heartbeat.X, utcnow())
         count = await downtime.questions_in(session, notice.gap) if notice else 0
     if notice is None:
         return
-    _ = translator(services.settings.default_language)
+    _ = translator(runtime.settings.default_language)
     try:
         await context.bot.edit_message_text(
             Html(notice.head + "\n" + render_count(count, _)),

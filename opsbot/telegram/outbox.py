@@ -17,14 +17,14 @@ from collections.abc import Awaitable
 from telegram import Bot
 from telegram.error import TelegramError
 
-from opsbot.db.base import utcnow
 from opsbot.db.models import Delivery, DeliveryKind
 from opsbot.i18n import translator
 from opsbot.services import outbox
 from opsbot.services.outbox import Delivered, Outcome
-from opsbot.telegram import announcements, answer_views
+from opsbot.telegram import announcements, answer_views, deletion_views
 from opsbot.telegram.background import BackgroundLoop
-from opsbot.telegram.context import Services
+from opsbot.telegram.context import Runtime
+from opsbot.telegram.ratelimit import BotStopping
 from opsbot.telegram.x_notices import refused_notice
 from opsbot.x.gateway import Access
 
@@ -36,10 +36,10 @@ CHECK_SECONDS = 5.0
 class Outbox(BackgroundLoop):
     name = "outbox"
 
-    def __init__(self, bot: Bot, services: Services) -> None:
-        super().__init__()
+    def __init__(self, bot: Bot, runtime: Runtime) -> None:
+        super().__init__(runtime.clock)
         self._bot = bot
-        self._services = services
+        self._services = runtime
         self.check_seconds = CHECK_SECONDS
         self._first_round = True
 
@@ -61,7 +61,7 @@ class Outbox(BackgroundLoop):
         progressed = True
         while progressed and not self.stopping:
             progressed = False
-            now = utcnow()
+            now = self._clock.now()
             async with sessionmaker.begin() as session:
                 due = await outbox.due(session, now, force=force)
             for delivery_id in due:
@@ -78,6 +78,13 @@ class Outbox(BackgroundLoop):
             force = False
         return done
 
+    async def settled(self) -> bool:
+        """Nothing in hand and nothing left to post or to tell, whenever it is due."""
+        if not self.resting:
+            return False
+        async with self._services.sessionmaker.begin() as session:
+            return await outbox.unsettled(session) == 0 and self.resting
+
     async def tell_untold(self) -> None:
         async with self._services.sessionmaker.begin() as session:
             rows = await outbox.untold(session)
@@ -85,30 +92,38 @@ class Outbox(BackgroundLoop):
             await self._tell(row)
 
     async def _show(self, result: Delivered) -> None:
-        services = self._services
+        runtime = self._services
         row = result.delivery
         if result.outcome == Outcome.TAKEN_OVER:
             return
         if result.alert_raised and row.waiting_for is not None:
-            group = translator(services.settings.default_language)
+            group = translator(runtime.settings.default_language)
             await self._say(refused_notice(Access(row.waiting_for.value), group, posting=True))
         if result.outcome in (Outcome.WAITING, Outcome.RETRYING):
             if row.kind == DeliveryKind.ANSWER:
-                await self._safely(answer_views.show_progress(self._bot, services, row))
+                await self._safely(answer_views.show_progress(self._bot, runtime, row))
             return
         await self._tell(row)
 
     async def _tell(self, row: Delivery) -> None:
         """The final outcome, once: on X with its link, or not posted and why."""
         async with self._services.sessionmaker.begin() as session:
-            first = await outbox.mark_told(session, row.id, utcnow())
+            first = await outbox.mark_told(session, row.id, self._clock.now())
         if not first:
             return
         if row.kind == DeliveryKind.ANSWER:
             telling = answer_views.tell_outcome(self._bot, self._services, row)
+        elif row.kind == DeliveryKind.DELETION:
+            telling = deletion_views.tell_outcome(self._bot, self._services, row)
         else:
             telling = announcements.tell_outcome(self._bot, self._services, row)
-        await self._safely(telling)
+        try:
+            await telling
+        except BotStopping:
+            async with self._services.sessionmaker.begin() as session:
+                await outbox.unmark_told(session, row.id)
+        except TelegramError as exc:
+            log.warning("could not show an outbox outcome in the staff group: %s", exc)
 
     async def _say(self, text: str) -> None:
         await self._safely(self._bot.send_message(self._services.staff_chat_id, text))

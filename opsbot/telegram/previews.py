@@ -22,6 +22,7 @@ from opsbot.services.posts import post_url
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, fits, weighted_length
 from opsbot.telegram.callback_data import Action, pack
 from opsbot.telegram.cards import link
+from opsbot.telegram.delivery_failures import why_failed
 
 # X refused the museum itself, not this answer: say what the staff must fix.
 _WAITING: dict[DeliveryWait, str] = {
@@ -44,17 +45,8 @@ def _quote(text: str) -> Html:
     return Html(f"<blockquote>{html.escape(text, quote=False)}</blockquote>")
 
 
-def render_preview(
-    parts: Sequence[Answer],
-    deliveries: Mapping[int, Delivery],
-    question: Question,
-    _: Translator,
-    zone: ZoneInfo,
-    museum_handle: str,
-    *,
-    split_into: int = 0,
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    root = parts[0]
+def answer_lines(parts: Sequence[Answer], question: Question, _: Translator) -> list[str]:
+    """The answer exactly as X will get it, each post with its length, and a link's cost."""
     lines: list[str] = [
         _("📝 Answer to @{handle}:", handle=question.author_handle)
         if len(parts) == 1
@@ -79,12 +71,54 @@ def render_preview(
         lines.append(
             _("🔗 Contains a link: X charges about $0.20 for a post with a link instead of $0.015.")
         )
+    return lines
+
+
+def render_preview(
+    parts: Sequence[Answer],
+    deliveries: Mapping[int, Delivery],
+    question: Question,
+    _: Translator,
+    zone: ZoneInfo,
+    museum_handle: str,
+    *,
+    split_into: int = 0,
+    needs_approval: bool = False,
+    reviewer: str | None = None,
+    by_hand: str | None = None,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """`needs_approval`: the curator's Post becomes Send for approval; `reviewer` is the
+    moderator who returned the answer. `by_hand`: the handle of the partner the curator answers
+    for, when the bot may not post as it: the curator posts the text on X and the bot checks
+    the reply's link."""
+    root = parts[0]
+    lines = answer_lines(parts, question, _)
     # A thread is as far as its first part not yet on X.
     current = next((p for p in parts if p.status != AnswerStatus.POSTED), root)
     status = current.status
     buttons: list[InlineKeyboardButton] = []
     if status == AnswerStatus.DRAFT:
-        if not question.replyable:
+        if by_hand is not None:
+            lines.append(
+                _(
+                    "✋ @{handle} has not let the bot post as its account: copy the text, post "
+                    "it on X from @{handle} as a reply to the question, then press “Mark "
+                    "answered” and send me the reply's link.",
+                    handle=by_hand,
+                )
+            )
+            buttons.append(
+                InlineKeyboardButton(
+                    _.plain("Open on X"),
+                    url=post_url(question.author_handle, question.x_post_id),
+                )
+            )
+            buttons.append(
+                InlineKeyboardButton(
+                    _.plain("Mark answered"), callback_data=pack(Action.MARK_ANSWERED, root.id)
+                )
+            )
+        elif not question.replyable:
             lines.append(
                 _(
                     "🚫 X will not accept this reply: the visitor did not tag or quote the museum. "
@@ -96,7 +130,11 @@ def render_preview(
             )
         elif all(fits(part.text) for part in parts):
             buttons.append(
-                InlineKeyboardButton(_.plain("Post"), callback_data=pack(Action.POST, root.id))
+                InlineKeyboardButton(
+                    _.plain("Send for approval"), callback_data=pack(Action.SUBMIT, root.id)
+                )
+                if needs_approval
+                else InlineKeyboardButton(_.plain("Post"), callback_data=pack(Action.POST, root.id))
             )
         elif split_into:
             lines.append(
@@ -122,10 +160,25 @@ def render_preview(
             )
     elif status == AnswerStatus.FAILED:
         delivery = deliveries.get(current.id)
-        lines.append(_("❌ Not posted: {reason}", reason=delivery.last_error if delivery else "?"))
+        lines.append(_("❌ Not posted: {reason}", reason=why_failed(delivery, _)))
     elif status == AnswerStatus.CANCELLED:
         lines.append(_("Cancelled."))
-    if status in (AnswerStatus.DRAFT, AnswerStatus.FAILED):
+    elif status == AnswerStatus.AWAITING:
+        lines.append(_("⏳ Sent for approval: a moderator will check it."))
+    elif status == AnswerStatus.RETURNED:
+        lines.append(
+            _(
+                "↩️ Returned by {moderator}: {comment}",
+                moderator=reviewer or "?",
+                comment=root.review_comment or "",
+            )
+        )
+    if status in (
+        AnswerStatus.DRAFT,
+        AnswerStatus.FAILED,
+        AnswerStatus.AWAITING,
+        AnswerStatus.RETURNED,
+    ):
         buttons.append(
             InlineKeyboardButton(_.plain("Edit"), callback_data=pack(Action.EDIT, root.id))
         )

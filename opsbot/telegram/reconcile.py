@@ -17,7 +17,7 @@ from telegram.ext import JobQueue
 
 from opsbot.services import answers
 from opsbot.telegram.card_updates import refresh_card
-from opsbot.telegram.context import OpsbotContext, Services
+from opsbot.telegram.context import OpsbotContext, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +26,19 @@ PERIODIC = timedelta(days=1)
 EVERY_SECONDS = 300.0
 
 
-async def reconcile(bot: Bot, services: Services, *, since: timedelta) -> int:
+async def reconcile(bot: Bot, runtime: Runtime, *, since: timedelta) -> int:
     """Bring questions and cards in line with the answers on X; how many cards changed."""
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         stuck = await answers.answered_on_x_but_open(session)
         for question_id, curator_id in stuck:
             await answers.mark_answered(session, question_id, curator_id)
-        recent = await answers.answered_since(session, services.clock() - since)
+        recent = await answers.answered_since(session, runtime.clock.now() - since)
     if stuck:
         log.warning("%d answered question(s) were still open; marked answered", len(stuck))
     changed = 0
     for question_id in recent:
         try:
-            changed += await refresh_card(bot, services, question_id, only_known=True)
+            changed += await refresh_card(bot, runtime, question_id, only_known=True)
         except TelegramError as exc:
             log.warning("could not bring the card of question %s up to date: %s", question_id, exc)
     return changed
@@ -50,7 +50,7 @@ async def reconcile_job(context: OpsbotContext) -> None:
     try:
         await reconcile(
             context.bot,
-            context.services,
+            context.runtime,
             since=since if isinstance(since, timedelta) else PERIODIC,
         )
     except Exception:

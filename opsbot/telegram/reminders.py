@@ -1,24 +1,29 @@
 """Sends due reminders: to the staff group in its language, and privately to the curators on
 duty in theirs. At a planned salon's start it starts the salon, or reminds the moderators to.
 
-The clock is `Services.clock`, so tests move time instead of waiting for it.
+A co-hosted salon's partner set goes to the partner's own group in the partner's language,
+with the start on the partner's clock, and privately to the partner's curators on duty; the
+host's set reaches the host's curators. Each text names who is on duty at both museums.
+
+The clock is `Runtime.clock`, so tests move time instead of waiting for it.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from opsbot.db.models import Question, Salon, StaffMember
+from opsbot.db.models import Partner, Question, Salon, StaffMember
 from opsbot.i18n import N_, Translator, pick_language, translator
-from opsbot.services import planning, reminders
+from opsbot.services import partners, planning, reminders
 from opsbot.telegram.cards import question_line
-from opsbot.telegram.context import OpsbotContext, Services
-from opsbot.telegram.handlers.salons import open_salon
+from opsbot.telegram.context import OpsbotContext, Runtime
+from opsbot.telegram.salon_opening import open_salon
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +37,12 @@ def render_reminder(
     duty: list[StaffMember],
     unanswered: tuple[int, list[Question]],
     _: Translator,
-    services: Services,
+    zone: ZoneInfo,
+    co_host: tuple[str, Partner] | None = None,
 ) -> str:
+    """`co_host`: the host's X handle and the partner, when two museums host the salon."""
     assert salon.planned_start_at is not None
-    local = salon.planned_start_at.astimezone(services.settings.zone)
+    local = salon.planned_start_at.astimezone(zone)
     when = timedelta(minutes=offset_minutes)
     lines: list[str] = [
         _(
@@ -49,12 +56,23 @@ def render_reminder(
     ]
     if late:
         lines.append(_("(Late: the bot was offline when this reminder was due.)"))
-    names = ", ".join(m.first_name or f"@{m.username}" for m in duty)
-    lines.append(
-        _("On duty: {names}", names=names)
-        if duty
-        else _("Nobody is on duty yet: /duty {number} @curator", number=salon.id)
-    )
+    if co_host is not None and duty:
+        host_handle, partner = co_host
+        for handle, people in (
+            (host_handle, [m for m in duty if m.partner_id != partner.id]),
+            (partner.handle, [m for m in duty if m.partner_id == partner.id]),
+        ):
+            lines.append(
+                _("On duty at @{handle}: {names}", handle=handle, names=_names(people))
+                if people
+                else _("Nobody is on duty at @{handle} yet.", handle=handle)
+            )
+    else:
+        lines.append(
+            _("On duty: {names}", names=_names(duty))
+            if duty
+            else _("Nobody is on duty yet: /duty {number} @curator", number=salon.id)
+        )
     count, oldest = unanswered
     if count:
         lines.append(
@@ -70,6 +88,10 @@ def render_reminder(
     return "\n".join(lines)
 
 
+def _names(people: list[StaffMember]) -> str:
+    return ", ".join(m.first_name or f"@{m.username}" for m in people)
+
+
 def _human(delta: timedelta, _: Translator) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes % 60 == 0:
@@ -80,26 +102,26 @@ def _human(delta: timedelta, _: Translator) -> str:
 
 async def tick(context: OpsbotContext) -> None:
     """Keep weekly series planned ahead, then send whatever is due now."""
-    services = context.services
-    settings = services.settings
-    async with services.sessionmaker.begin() as session:
+    runtime = context.runtime
+    settings = runtime.settings
+    async with runtime.sessionmaker.begin() as session:
         await planning.top_up_all(
-            session, offsets=settings.reminder_offsets, zone=settings.zone, now=services.clock()
+            session, offsets=settings.reminder_offsets, zone=settings.zone, now=runtime.clock.now()
         )
-    await send_due(context.bot, services, context)
+    await send_due(context.bot, runtime, context)
 
 
-async def send_due(bot: Bot, services: Services, context: OpsbotContext | None = None) -> int:
-    now = services.clock()
-    async with services.sessionmaker.begin() as session:
+async def send_due(bot: Bot, runtime: Runtime, context: OpsbotContext | None = None) -> int:
+    now = runtime.clock.now()
+    async with runtime.sessionmaker.begin() as session:
         due = await reminders.take_due(session, now)
     sent = 0
     for item in due:
         try:
             if item.reminder.offset_minutes == 0:
-                await _start_time(bot, services, item.salon, context)
+                await _start_time(bot, runtime, item.salon, context)
             else:
-                await _remind(bot, services, item)
+                await _remind(bot, runtime, item)
         except Exception:
             # One reminder that fails must not take the rest of the round with it.
             log.exception("reminder %s for salon %s failed", item.reminder.id, item.salon.id)
@@ -108,25 +130,39 @@ async def send_due(bot: Bot, services: Services, context: OpsbotContext | None =
     return sent
 
 
-async def _remind(bot: Bot, services: Services, item: reminders.Due) -> None:
-    settings = services.settings
-    async with services.sessionmaker.begin() as session:
-        duty = await planning.on_duty(session, item.salon.id)
-        assert item.salon.planned_start_at is not None
-        waiting = await reminders.unanswered(session, item.salon.planned_start_at)
-    group = translator(settings.default_language)
-    args = (item.salon, item.reminder.offset_minutes, item.late, duty, waiting)
-    await _send(
-        bot, services.staff_chat_id, render_reminder(*args, group, services), item.salon.thread_id
-    )
-    for member in duty:
+async def _remind(bot: Bot, runtime: Runtime, item: reminders.Due) -> None:
+    settings = runtime.settings
+    salon, partner = item.salon, item.partner
+    async with runtime.sessionmaker.begin() as session:
+        duty = await planning.on_duty(session, salon.id)
+        assert salon.planned_start_at is not None
+        # The backlog is the host's to clear; the partner's group is not asked about it.
+        waiting = (
+            await reminders.unanswered(session, salon.planned_start_at)
+            if partner is None
+            else (0, [])
+        )
+        co_host = await partners.co_host(session, salon)
+    args = (salon, item.reminder.offset_minutes, item.late, duty, waiting)
+    chat_id: int | None
+    if partner is None:
+        language, zone, chat_id = settings.default_language, settings.zone, runtime.staff_chat_id
+        thread_id = salon.thread_id
+        ours = [m for m in duty if co_host is None or m.partner_id != co_host.id]
+    else:
+        language, zone, chat_id = partner.language, ZoneInfo(partner.timezone), partner.chat_id
+        thread_id = None
+        ours = [m for m in duty if m.partner_id == partner.id]
+    pair = (settings.x_account, co_host) if co_host is not None else None
+    if chat_id is not None:
+        text = render_reminder(*args, translator(language), zone, pair)
+        await _send(bot, chat_id, text, thread_id)
+    for member in ours:
         if not member.private_chat:
             continue
-        language = pick_language(
-            member.language, member.telegram_language, settings.default_language
-        )
+        own = pick_language(member.language, member.telegram_language, language)
         await _send(
-            bot, member.telegram_id, render_reminder(*args, translator(language), services), None
+            bot, member.telegram_id, render_reminder(*args, translator(own), zone, pair), None
         )
 
 
@@ -145,9 +181,9 @@ async def _send(bot: Bot, chat_id: int, text: str, thread_id: int | None) -> Non
 
 
 async def _start_time(
-    bot: Bot, services: Services, salon: Salon, context: OpsbotContext | None
+    bot: Bot, runtime: Runtime, salon: Salon, context: OpsbotContext | None
 ) -> None:
-    group = translator(services.settings.default_language)
+    group = translator(runtime.settings.default_language)
     if salon.auto_start and context is not None:
         await open_salon(
             context,
@@ -160,7 +196,7 @@ async def _start_time(
         return
     await _send(
         bot,
-        services.staff_chat_id,
+        runtime.staff_chat_id,
         group(
             N_(
                 "🔔 It is time for salon #{number} “{topic}”. "

@@ -5,21 +5,19 @@ answer at once, so a curator removed from the group cannot act a moment longer."
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
-from enum import StrEnum
+from collections.abc import Iterable
 
 from telegram import Bot, ChatMember
 from telegram.error import BadRequest, Forbidden
 
+from opsbot.clock import Clock, SystemClock
+from opsbot.db.models import Role
+
+__all__ = ["ANONYMOUS_ADMIN_ID", "Role", "Roles"]
+
 # Telegram's stand-in sender for anonymous group administrators: not a person.
 ANONYMOUS_ADMIN_ID = 1087968824
 CACHE_SECONDS = 60.0
-
-
-class Role(StrEnum):
-    CURATOR = "curator"
-    MODERATOR = "moderator"
 
 
 class Roles:
@@ -28,11 +26,11 @@ class Roles:
         bot: Bot,
         extra_moderators: Iterable[int],
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         self._bot = bot
         self._extra = frozenset(extra_moderators)
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._members: dict[tuple[int, int], tuple[float, str]] = {}
 
     def forget(self, user_id: int | None = None) -> None:
@@ -44,13 +42,13 @@ class Roles:
     def learn(self, chat_id: int, member: ChatMember) -> None:
         """Telegram told us a person's new status in the group."""
         self._members[(chat_id, member.user.id)] = (
-            self._clock() + CACHE_SECONDS,
+            self._clock.monotonic() + CACHE_SECONDS,
             _status_of(member),
         )
 
     async def _status(self, chat_id: int, user_id: int) -> str:
         cached = self._members.get((chat_id, user_id))
-        now = self._clock()
+        now = self._clock.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
         try:

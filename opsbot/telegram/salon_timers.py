@@ -1,7 +1,9 @@
-"""The salon's clock: the ten-minute warning and the end, armed from the database.
+"""The salon's clock: the ten-minute warning (with the questions still open), the end and
+the nudges, armed from the database.
 
 Jobs are named per salon so a restart re-arms them without duplicates, and each fires its
-effect through a conditional update, so it happens once even if it is armed twice.
+effect through a conditional update, so it happens once even if it is armed twice. They are
+due at moments on the bot's clock (`ClockJobs`), so moving the clock brings them on.
 """
 
 from __future__ import annotations
@@ -12,95 +14,128 @@ from typing import cast
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import JobQueue
+from telegram.error import TelegramError
 
-from opsbot.db.base import utcnow
 from opsbot.db.models import Salon
 from opsbot.i18n import translator
-from opsbot.services import salons
-from opsbot.telegram.context import OpsbotContext, Services
+from opsbot.services import partners, report, salons
+from opsbot.telegram import budget, nudges
+from opsbot.telegram.clock_jobs import ClockJobs
+from opsbot.telegram.context import OpsbotContext, Runtime
+from opsbot.telegram.followers import note_followers
 from opsbot.telegram.salon_views import render_summary
 
 log = logging.getLogger(__name__)
 
 
-def _jobs(context: OpsbotContext) -> JobQueue[OpsbotContext]:
-    jobs = cast("JobQueue[OpsbotContext] | None", context.job_queue)
-    assert jobs is not None
-    return jobs
+def _warn_job(salon_id: int) -> str:
+    return f"salon-{salon_id}-warn"
 
 
-def arm(jobs: JobQueue[OpsbotContext], salon: Salon) -> None:
-    """Schedule the warning and the end of a live salon (again, after a restart)."""
-    disarm(jobs, salon.id)
+def _end_job(salon_id: int) -> str:
+    return f"salon-{salon_id}-end"
+
+
+def arm(timers: ClockJobs, salon: Salon) -> None:
+    """Schedule the nudges, the warning and the end of a live salon (again, after a
+    restart), at their moments on the bot's clock."""
+    disarm(timers, salon.id)
+    nudges.arm(timers, salon)
     if salon.planned_end_at is None:
         return
-    now = utcnow()
-    warn_at = salon.planned_end_at - salons.END_WARNING
-    if not salon.end_warning_sent and salon.planned_end_at > now:
-        jobs.run_once(warn, when=max(warn_at, now), name=f"salon-{salon.id}-warn", data=salon.id)
-    jobs.run_once(
-        end, when=max(salon.planned_end_at, now), name=f"salon-{salon.id}-end", data=salon.id
-    )
+    if not salon.end_warning_sent:
+        warn_at = salon.planned_end_at - salons.END_WARNING
+        timers.run_at(warn, warn_at, name=_warn_job(salon.id), data=salon.id)
+    timers.run_at(end, salon.planned_end_at, name=_end_job(salon.id), data=salon.id)
 
 
-def disarm(jobs: JobQueue[OpsbotContext], salon_id: int) -> None:
-    for name in (f"salon-{salon_id}-warn", f"salon-{salon_id}-end"):
-        for job in jobs.get_jobs_by_name(name):
-            job.schedule_removal()
+def disarm(timers: ClockJobs, salon_id: int) -> None:
+    timers.cancel(_warn_job(salon_id))
+    timers.cancel(_end_job(salon_id))
+    nudges.disarm(timers, salon_id)
 
 
 async def warn(context: OpsbotContext) -> None:
     salon_id = cast(int, context.job.data if context.job else None)
-    services = context.services
-    async with services.sessionmaker.begin() as session:
+    runtime = context.runtime
+    async with runtime.sessionmaker.begin() as session:
+        salon = await salons.get(session, salon_id)
+        if salon is None or salon.planned_end_at is None:
+            return
+        # Past the end already (a restart, a moved clock): the end says enough.
+        if salon.planned_end_at <= runtime.clock.now():
+            return
         if not await salons.claim_end_warning(session, salon_id):
             return
-        salon = await salons.get(session, salon_id)
-    assert salon is not None and salon.planned_end_at is not None
-    _ = translator(services.settings.default_language)
+    _ = translator(runtime.settings.default_language)
+    text = _(
+        "⏰ Salon #{number} ends in 10 minutes, at {time}.",
+        number=salon.id,
+        time=salon.planned_end_at.astimezone(runtime.settings.zone).strftime("%H:%M"),
+    )
+    still_open = await nudges.render_still_open(runtime, salon_id, _)
     await context.bot.send_message(
-        services.staff_chat_id,
-        _(
-            "⏰ Salon #{number} ends in 10 minutes, at {time}.",
-            number=salon.id,
-            time=salon.planned_end_at.astimezone(services.settings.zone).strftime("%H:%M"),
-        ),
+        runtime.staff_chat_id,
+        text if still_open is None else text + "\n\n" + still_open,
         parse_mode=ParseMode.HTML,
         message_thread_id=salon.thread_id,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
 
 
 async def end(context: OpsbotContext) -> None:
     salon_id = cast(int, context.job.data if context.job else None)
-    await close(context.bot, context.services, _jobs(context), salon_id)
+    await close(context.bot, context.runtime, salon_id)
 
 
 async def close(
     bot: Bot,
-    services: Services,
-    jobs: JobQueue[OpsbotContext],
+    runtime: Runtime,
     salon_id: int,
     *,
     now: datetime | None = None,
 ) -> bool:
     """End the salon and post its summary; False if it had already ended."""
-    async with services.sessionmaker.begin() as session:
-        if not await salons.end(session, salon_id, now or utcnow()):
+    async with runtime.sessionmaker.begin() as session:
+        if not await salons.end(session, salon_id, now or runtime.clock.now()):
             return False
         salon = await salons.get(session, salon_id)
         summary = await salons.summary(session, salon_id)
-    assert salon is not None
-    services.live_salon_id = None
+        spend = await budget.spend_in(session, runtime, budget.this_month(runtime))
+        assert salon is not None
+        partner = await partners.co_host(session, salon)
+        museums = (
+            report.museum_split(
+                await report.gather(session, salon, handle=runtime.settings.x_account)
+            )
+            if partner is not None
+            else []
+        )
+    runtime.live_salon_id = None
     # One last read for questions asked in the final seconds; the next waits the idle interval.
-    services.polls.soon()
-    disarm(jobs, salon_id)
-    text = render_summary(salon, summary, translator(services.settings.default_language))
+    runtime.polls.soon()
+    disarm(runtime.timers, salon_id)
+    group = translator(runtime.settings.default_language)
+    text = render_summary(salon, summary, group, spend, museums=museums)
     await bot.send_message(
-        services.staff_chat_id,
+        runtime.staff_chat_id,
         text,
         parse_mode=ParseMode.HTML,
         message_thread_id=salon.thread_id,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
+    if partner is not None and partner.chat_id is not None:
+        theirs = translator(partner.language)
+        try:
+            await bot.send_message(
+                partner.chat_id,
+                render_summary(salon, summary, theirs, museums=museums, hosting=False),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except TelegramError as exc:
+            # The salon is closed and the host's group has the summary; the partner's
+            # figures stay in /report.
+            log.warning("the summary of salon %s did not reach the partner: %s", salon_id, exc)
+    await note_followers(runtime, salon_id, at_start=False)
     return True

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from opsbot.db.models import Draw, Salon
-from opsbot.i18n import Html, Translator
+from opsbot.db.models import Draw, Partner, Salon
+from opsbot.i18n import N_, Html, Translator
+from opsbot.services.budget import Spend
 from opsbot.services.draws import handles_of
+from opsbot.services.report import MuseumFigures
 from opsbot.services.salons import Summary
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
+from opsbot.telegram.budget_views import spend_line
 from opsbot.telegram.callback_data import Action, pack
 from opsbot.telegram.cards import link, question_line, shorten
 
@@ -24,8 +28,27 @@ def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%H:%M") if moment else "?"
 
 
-def render_start(salon: Salon, _: Translator, zone: ZoneInfo) -> str:
+def zone_of(partner: Partner) -> ZoneInfo:
+    return ZoneInfo(partner.timezone)
+
+
+def render_start(
+    salon: Salon, _: Translator, zone: ZoneInfo, partner: Partner | None = None
+) -> str:
     assert salon.planned_end_at is not None
+    cohost = (
+        [
+            _(
+                "🤝 Co-hosted with {name} (@{handle}): questions that tag only @{handle} go to "
+                "its curators, those that tag both museums or only carry the hashtag to both "
+                "groups, and the first to take one answers it.",
+                name=partner.name,
+                handle=partner.handle,
+            )
+        ]
+        if partner is not None
+        else []
+    )
     return "\n".join(
         [
             _(
@@ -40,6 +63,7 @@ def render_start(salon: Salon, _: Translator, zone: ZoneInfo) -> str:
                 "<code>{commitment}</code>",
                 commitment=salon.commitment,
             ),
+            *cohost,
         ]
     )
 
@@ -112,22 +136,59 @@ def _stats(summary: Summary, _: Translator) -> Html:
     )
 
 
-def render_summary(salon: Salon, summary: Summary, _: Translator) -> str:
+def render_summary(
+    salon: Salon,
+    summary: Summary,
+    _: Translator,
+    spend: Spend | None = None,
+    *,
+    museums: Sequence[MuseumFigures] = (),
+    hosting: bool = True,
+) -> str:
+    """`museums`: a co-hosted salon's split; `hosting` False: for the partner's group, which
+    does not draw."""
     lines: list[str] = [
         _("🏁 Salon #{number} “{topic}” is over.", number=salon.id, topic=salon.topic),
         _stats(summary, _),
     ]
+    if museums:
+        lines.append(_("By museum (a question for both counts for each):"))
+        lines += [_museum_line(museum, _) for museum in museums]
+    if spend is not None:
+        lines.append(spend_line(spend, _))
     if summary.open:
         lines.append(_("Still open:"))
         for question in summary.open[:OPEN_LINKS]:
             lines.append(question_line(question))
         if len(summary.open) > OPEN_LINKS:
             lines.append(_("…and more: /queue"))
-    lines.append(_("Draw the tickets with /draw NUMBER PRIZE."))
+    if hosting:
+        lines.append(_("Draw the tickets with /draw NUMBER PRIZE."))
     return "\n".join(lines)
 
 
-def render_draw(salon: Salon, draw: Draw, _: Translator) -> tuple[str, InlineKeyboardMarkup]:
+def _museum_line(museum: MuseumFigures, _: Translator) -> Html:
+    median = museum.first_response.median
+    return _(
+        "@{handle}: questions {questions} (to both: {both}) · answers {answered} · "
+        "median first response {median}",
+        handle=museum.handle,
+        questions=museum.questions,
+        both=museum.questions_both,
+        answered=museum.answered,
+        median=_("not available")
+        if median is None
+        else _.ngettext(
+            "{count} minute", "{count} minutes", round(median / 60), count=round(median / 60)
+        ),
+    )
+
+
+def render_draw(
+    salon: Salon, draw: Draw, _: Translator, partner: Partner | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The result; in a co-hosting `partner`'s group, its button posts from the partner's own
+    account instead of the host's."""
     names = handles_of(draw)
     winners = json.loads(draw.winners)
     ranking = json.loads(draw.ranking)
@@ -154,16 +215,26 @@ def render_draw(salon: Salon, draw: Draw, _: Translator) -> tuple[str, InlineKey
             "<code>opsbot verify-draw</code> recomputes it."
         ),
     ]
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _.plain("Announce on X"), callback_data=pack(Action.DRAW_ANNOUNCE, draw.id)
-                )
-            ]
-        ]
-    )
-    return "\n".join(lines), markup
+    if partner is None:
+        button = InlineKeyboardButton(
+            _.plain("Announce on X"), callback_data=pack(Action.DRAW_ANNOUNCE, draw.id)
+        )
+    elif partner.access_token is not None:
+        button = InlineKeyboardButton(
+            _.plain("Announce from @{handle}", handle=partner.handle),
+            callback_data=pack(Action.PARTNER_DRAW_ANNOUNCE, draw.id),
+        )
+    else:
+        # Without the partner's authorisation X would refuse the post: say how to give it.
+        lines.append(_(NOT_CONNECTED, handle=partner.handle))
+        return "\n".join(lines), InlineKeyboardMarkup([])
+    return "\n".join(lines), InlineKeyboardMarkup([[button]])
+
+
+NOT_CONNECTED = N_(
+    "@{handle} has not let the bot post as its account: one of its administrators sends "
+    "/partner connect to the bot in a private chat."
+)
 
 
 def draw_announcement(salon: Salon, draw: Draw, _: Translator, hashtag: str) -> str:

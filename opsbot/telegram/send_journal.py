@@ -37,11 +37,16 @@ class SendJournal:
         self._window = window
         self._clock = clock
 
-    async def note(self, chat_id: int, message_id: int | None) -> None:
+    async def note(self, chat_id: int, message_id: int | None, card_of: int | None) -> None:
         try:
             async with self._sessionmaker.begin() as session:
                 await send_journal.record(
-                    session, chat_id, message_id, self._clock(), keep=max(KEEP, self._window)
+                    session,
+                    chat_id,
+                    message_id,
+                    self._clock(),
+                    keep=max(KEEP, self._window),
+                    card_of=card_of,
                 )
         except Exception:
             log.warning("could not record a send to chat %s", chat_id, exc_info=True)

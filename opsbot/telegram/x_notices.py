@@ -6,13 +6,20 @@ hears about it once, in its own language, with what to do about it.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from telegram import Bot
+from telegram.error import TelegramError
+
 from opsbot.i18n import N_, Html, Translator
 from opsbot.services import alerts
+from opsbot.telegram.context import Runtime
 from opsbot.x.gateway import Access
 from opsbot.x.poller import Gap, PollResult
+
+log = logging.getLogger(__name__)
 
 _READING_REFUSED = {
     Access.KEYS: N_(
@@ -91,3 +98,12 @@ def span(delta: timedelta, _: Translator) -> Html:
     if minutes >= 60:
         return _.ngettext("{count} hour", "{count} hours", hours, count=hours)
     return _.ngettext("{count} minute", "{count} minutes", minutes, count=minutes)
+
+
+async def tell_staff(bot: Bot, runtime: Runtime, notice: Html) -> None:
+    """Send a notice to the staff group; one Telegram refuses is logged, not raised, so the
+    read of X that found it goes on."""
+    try:
+        await bot.send_message(runtime.staff_chat_id, notice)
+    except TelegramError as exc:
+        log.warning("could not tell the staff group: %s", exc)

@@ -4,15 +4,20 @@ Wraps tweepy's AsyncClient. Callers see `XPost`s and typed failures, never tweep
 exceptions: the rest of the bot does not depend on the client library. The failures say what
 would fix them: waiting (rate limit, outage), the museum's keys or app enrolment, credits, or
 a different request.
+
+Everything X bills is counted as X answers it: the posts in a read's `data` by the kind X
+prices them at (the museum's own mentions and posts are owned reads, search is not), each
+post X creates, the account read at start. An empty answer counts nothing. The count goes to
+`on_usage`, which the bot points at its ledger; a ledger that fails loses a count, never a read.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -20,7 +25,11 @@ import aiohttp
 import tweepy
 from tweepy.asynchronous import AsyncClient
 
+from opsbot.clock import Clock, SystemClock
+from opsbot.db.models import UsageKind
 from opsbot.services.posts import XPost
+from opsbot.services.tweet_urls import extract_urls
+from opsbot.services.x_facts import Gone, PostLookup, PostMetrics, batches
 from opsbot.settings import Settings
 from opsbot.x.session import make_x_client
 
@@ -35,13 +44,21 @@ TWEET_FIELDS = [
     "referenced_tweets",
 ]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
-USER_FIELDS = ["username", "name"]
+# public_metrics: the authors' follower counts come with the posts, at no extra read.
+USER_FIELDS = ["username", "name", "public_metrics"]
+# Every request to X, from any gateway, is numbered as it is sent, so that an answer can be
+# placed before or after another: a refusal to a request sent before X last answered one is
+# out of date by the time it is handled.
+_requests = itertools.count(1)
 # 403 details that are about the keys' permissions, not about what was posted.
 _KEY_PROBLEMS = ("permission", "oauth", "unsupported authentication", "not permitted")
 
 
 class XError(Exception):
     """X did not do what was asked. The message is safe to log: it never holds a key."""
+
+    # The number the failed request was sent under (see `_requests`); 0 when none was sent.
+    request = 0
 
 
 class XRateLimited(XError):
@@ -74,7 +91,12 @@ class XPaymentRequired(XError):
 
 
 class XUnavailable(XError):
-    """5xx, timeout or network failure: worth retrying later."""
+    """5xx, timeout or network failure: worth retrying later. `status` is X's 5xx, if X
+    answered at all."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class XRejected(XError):
@@ -99,6 +121,19 @@ class Page:
     posts: list[XPost]
     newest_id: str | None
     next_token: str | None
+
+
+UsageHook = Callable[[UsageKind, int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class XUsageReport:
+    """What X's usage endpoint says: posts read by the whole project, per UTC day."""
+
+    daily: dict[str, int]  # YYYY-MM-DD -> posts read that day
+
+    def in_month(self, month: str) -> int:
+        return sum(count for day, count in self.daily.items() if day.startswith(month))
 
 
 def _detail(exc: tweepy.HTTPException) -> str:
@@ -130,14 +165,24 @@ def _not_enrolled(problem: dict[str, Any]) -> bool:
 
 
 class XGateway:
-    def __init__(self, client: AsyncClient, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        clock: Clock | None = None,
+        on_usage: UsageHook | None = None,
+    ) -> None:
         self._client = client
+        self.on_usage = on_usage
         # Headers are needed to pace requests, so take raw responses instead of dicts.
         self._client.return_type = aiohttp.ClientResponse
-        self._clock = clock
+        # X states its resets in seconds since the epoch.
+        self._clock = (clock or SystemClock()).timestamp
         self._blocked_until: dict[str, float] = {}
         # What X said of each endpoint's window on its last answer: (requests left, reset).
         self._windows: dict[str, tuple[int, float]] = {}
+        # The number of the newest request X answered with success.
+        self._answered = 0
 
     def blocked_until(self, endpoint: str) -> float:
         return self._blocked_until.get(endpoint, 0.0)
@@ -164,10 +209,35 @@ class XGateway:
         request: Callable[[], Awaitable[aiohttp.ClientResponse]],
         *,
         read: bool = True,
+        bills: UsageKind | None = None,
     ) -> dict[str, Any]:
         now = self._clock()
         if self._blocked_until.get(endpoint, 0.0) > now:
             raise XRateLimited(endpoint, self._blocked_until[endpoint])
+        number = next(_requests)
+        try:
+            body = await self._send(endpoint, request, now, read=read)
+        except XError as exc:
+            exc.request = number
+            raise
+        self._answered = max(self._answered, number)
+        if bills is not None:
+            await self._count(bills, _billed(body))
+        return body
+
+    def answered_after(self, refusal: XError) -> bool:
+        """X answered this gateway with success on a request sent after the refused one:
+        what the refusal said of the account (spent credits) is no longer news."""
+        return self._answered > refusal.request
+
+    async def _send(
+        self,
+        endpoint: str,
+        request: Callable[[], Awaitable[aiohttp.ClientResponse]],
+        now: float,
+        *,
+        read: bool,
+    ) -> dict[str, Any]:
         try:
             response = await request()
             self._note_limits(endpoint, response)
@@ -181,7 +251,8 @@ class XGateway:
         except tweepy.Forbidden as exc:
             raise await _forbidden(endpoint, exc, read=read) from None
         except tweepy.TwitterServerError as exc:
-            raise XUnavailable(f"X failed on {endpoint} ({exc.response.status})") from None
+            status = exc.response.status
+            raise XUnavailable(f"X failed on {endpoint} ({status})", status) from None
         except tweepy.HTTPException as exc:
             status = int(getattr(exc.response, "status", 0))
             if status == 402:
@@ -196,6 +267,14 @@ class XGateway:
             raise XUnavailable(f"X unreachable on {endpoint}: {type(exc).__name__}") from None
         return body
 
+    async def _count(self, kind: UsageKind, count: int) -> None:
+        if self.on_usage is None or count <= 0:
+            return
+        try:
+            await self.on_usage(kind, count)
+        except Exception:
+            log.exception("could not count %s %s in the X usage ledger", count, kind)
+
     def _note_limits(self, endpoint: str, response: aiohttp.ClientResponse) -> None:
         remaining = response.headers.get("x-rate-limit-remaining")
         reset = response.headers.get("x-rate-limit-reset")
@@ -207,8 +286,56 @@ class XGateway:
             self._blocked_until[endpoint] = float(reset)
 
     async def me(self) -> XAccount:
-        body = await self._call("getUsersMe", lambda: self._client.get_me(user_auth=True))
+        body = await self._call(
+            "getUsersMe", lambda: self._client.get_me(user_auth=True), bills=UsageKind.USER_READ
+        )
         return XAccount(id=body["data"]["id"], username=body["data"]["username"])
+
+    async def followers(self) -> int:
+        """The museum's followers now, from its account's public metrics (one user read)."""
+        body = await self._call(
+            "getUsersMe",
+            lambda: self._client.get_me(user_auth=True, user_fields=["public_metrics"]),
+            bills=UsageKind.USER_READ,
+        )
+        return int(body["data"]["public_metrics"]["followers_count"])
+
+    async def followers_of(self, username: str) -> int | None:
+        """Another account's followers now (a co-hosting museum's), from its public metrics
+        (one user read); None when X knows no such account."""
+        body = await self._call(
+            "getUsersByUsername",
+            lambda: self._client.get_user(
+                username=username, user_fields=["public_metrics"], user_auth=True
+            ),
+            bills=UsageKind.USER_READ,
+        )
+        if "data" not in body:
+            return None
+        return int(body["data"]["public_metrics"]["followers_count"])
+
+    async def lookup_posts(self, ids: list[str]) -> PostLookup:
+        """Which of these posts X still shows, with their public metrics; 100 ids a request."""
+        found = PostLookup()
+        for batch in batches(ids):
+            body = await self._call(
+                "getPostsByIds",
+                lambda batch=batch: self._client.get_tweets(  # type: ignore[misc]
+                    batch, tweet_fields=["public_metrics"], user_auth=True
+                ),
+                bills=UsageKind.POST_READ,
+            )
+            for post in body.get("data", []):
+                found.metrics[str(post["id"])] = _metrics(post.get("public_metrics") or {})
+            for error in body.get("errors", []):
+                problem = str(error.get("type", ""))
+                if error.get("resource_type") != "tweet" or not error.get("resource_id"):
+                    continue
+                if problem.endswith("/not-authorized-for-resource"):
+                    found.gone[str(error["resource_id"])] = Gone.PROTECTED
+                elif problem.endswith("/resource-not-found"):
+                    found.gone[str(error["resource_id"])] = Gone.DELETED
+        return found
 
     async def mentions(self, user_id: str, since: str | datetime | None, token: str | None) -> Page:
         """A page of the museum's mentions after `since` (a post id or a moment), newest first."""
@@ -225,6 +352,7 @@ class XGateway:
                 expansions=EXPANSIONS,
                 user_fields=USER_FIELDS,
             ),
+            bills=UsageKind.OWNED_READ,
         )
         return _page(body)
 
@@ -243,6 +371,7 @@ class XGateway:
                 expansions=EXPANSIONS,
                 user_fields=USER_FIELDS,
             ),
+            bills=UsageKind.POST_READ,
         )
         return _page(body)
 
@@ -254,8 +383,64 @@ class XGateway:
                 text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True
             ),
             read=False,
+            bills=_post_kind(text, in_reply_to),
         )
         return str(body["data"]["id"])
+
+    async def delete_post(self, post_id: str) -> bool:
+        """Delete one of the museum's posts; False if X no longer had it (deleted already)."""
+        body = await self._call(
+            "deletePosts",
+            lambda: self._client.delete_tweet(post_id, user_auth=True),
+            read=False,
+        )
+        return bool((body.get("data") or {}).get("deleted"))
+
+    async def reply_of(self, post_id: str) -> tuple[str, str | None] | None:
+        """Who wrote the post (their handle) and which post it replies to; None when X does
+        not show it (deleted, protected, never there)."""
+        body = await self._call(
+            "getPostsById",
+            lambda: self._client.get_tweet(
+                post_id,
+                tweet_fields=["author_id", "referenced_tweets"],
+                expansions=["author_id"],
+                user_fields=["username"],
+                user_auth=True,
+            ),
+            bills=UsageKind.POST_READ,
+        )
+        post = body.get("data")
+        if not isinstance(post, dict):
+            return None
+        users = {u["id"]: u for u in (body.get("includes") or {}).get("users", [])}
+        author = users.get(post.get("author_id"), {}).get("username", "")
+        replied = [
+            ref["id"] for ref in post.get("referenced_tweets", []) if ref["type"] == "replied_to"
+        ]
+        return str(author), (str(replied[0]) if replied else None)
+
+    async def usage(self, days: int) -> XUsageReport:
+        """The project's posts read per UTC day over the last `days` days (at most 90)."""
+        body = await self._call(
+            "getUsage",
+            lambda: self._client.request(
+                "GET",
+                "/2/usage/tweets",
+                params={"days": max(1, min(days, 90)), "usage.fields": "daily_project_usage"},
+            ),
+        )
+        daily: dict[str, int] = {}
+        try:
+            project = body.get("data", {}).get("daily_project_usage") or {}
+            for entry in project.get("usage") or []:
+                day = str(entry.get("date", ""))[:10]
+                if day and entry.get("usage") is not None:
+                    daily[day] = daily.get(day, 0) + int(entry["usage"])
+        except (AttributeError, TypeError, ValueError):
+            # Counts come as strings; a shape X may change is not worth failing /budget over.
+            raise XUnavailable("X's usage report is not in the documented shape") from None
+        return XUsageReport(daily=daily)
 
     async def find_reply(self, user_id: str, to_post_id: str) -> str | None:
         """The id of `user_id`'s reply to `to_post_id`, if they made one.
@@ -315,7 +500,41 @@ class XGateway:
                 tweet_fields=["referenced_tweets", "created_at"],
                 user_auth=True,
             ),
+            bills=UsageKind.OWNED_READ,
         )
+
+
+def _metrics(raw: dict[str, Any]) -> PostMetrics:
+    impressions = raw.get("impression_count")
+    return PostMetrics(
+        impressions=int(impressions) if impressions is not None else None,
+        likes=int(raw.get("like_count", 0)),
+        reposts=int(raw.get("repost_count", raw.get("retweet_count", 0))),
+        replies=int(raw.get("reply_count", 0)),
+        quotes=int(raw.get("quote_count", 0)),
+        bookmarks=int(raw.get("bookmark_count", 0)),
+    )
+
+
+def _billed(body: dict[str, Any]) -> int:
+    """Posts (or users) X returned: an answer without `data` costs nothing."""
+    data = body.get("data")
+    if isinstance(data, list):
+        return len(data)
+    return 1 if isinstance(data, dict) else 0
+
+
+def _post_kind(text: str, in_reply_to: str | None) -> UsageKind:
+    if extract_urls(text):
+        return UsageKind.LINK_POST
+    # The bot replies only where X lets it: to authors who mentioned or quoted the museum.
+    return UsageKind.REPLY if in_reply_to is not None else UsageKind.POST
+
+
+def month_days(now: datetime) -> int:
+    """Days of the usage report that cover the current UTC month up to today."""
+    first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (now.astimezone(UTC) - first) // timedelta(days=1) + 1
 
 
 def _since(since: str | datetime | None) -> tuple[str | None, datetime | None]:
@@ -374,10 +593,11 @@ def _post(raw: dict[str, Any], users: dict[str, Any], tweets: dict[str, Any]) ->
         quoted_post_id=quoted_id,
         replied_to_post_id=replied_id,
         is_retweet=is_retweet,
+        author_followers=author.get("public_metrics", {}).get("followers_count"),
     )
 
 
-def gateway_from_settings(settings: Settings) -> XGateway:
+def gateway_from_settings(settings: Settings, clock: Clock | None = None) -> XGateway:
     return XGateway(
         make_x_client(
             base_url=settings.x_api_url,
@@ -387,5 +607,6 @@ def gateway_from_settings(settings: Settings) -> XGateway:
             access_token=settings.x_access_token.get_secret_value(),
             access_token_secret=settings.x_access_token_secret.get_secret_value(),
             timeout=settings.x_timeout_seconds,
-        )
+        ),
+        clock=clock,
     )

@@ -3,6 +3,9 @@
 Nothing lost, nothing twice, nobody stuck:
 - A source's cursor moves only after every page of a poll is stored, so a failure half-way
   re-reads instead of skipping. Storing is idempotent, so re-reading costs money, not duplicates.
+- A poll's questions are shown oldest first across its pages and sources: while it reads,
+  `stored_before` tells the card queue which questions were stored before it began, and the
+  queue holds back the rest until the poll is over (a later page may hold older posts).
 - A cursor is never dropped. A source's first poll records where reading starts before it asks
   X anything, so even an empty or failed first poll leaves a starting point; every later poll
   pages all the way down to the cursor, and records the moment up to which all is stored.
@@ -16,14 +19,14 @@ Nothing lost, nothing twice, nobody stuck:
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from opsbot.services import alerts, inbox
+from opsbot.clock import Clock, SystemClock
+from opsbot.services import alerts, cohosting, inbox
 from opsbot.x.gateway import (
     Access,
     Page,
@@ -52,6 +55,7 @@ SEARCH_WINDOW = timedelta(days=7)
 # Room for the difference between the bot's clock and X's, and for the pages of one poll.
 CLOCK_SLACK = timedelta(minutes=5)
 TWITTER_EPOCH_MS = 1_288_834_974_657
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR_PARAMETERS = frozenset({"since_id", "start_time"})
 
 
@@ -93,19 +97,23 @@ class PollResult:
 SOURCE_ENDPOINTS = ("getUsersMentions", "searchPostsRecent")
 
 
-def search_query(hashtags: Sequence[str], museum_handle: str) -> str:
-    """The hashtag posts that the mentions timeline does not bring already.
+def search_query(hashtags: Sequence[str], museum_handle: str, partners: Sequence[str] = ()) -> str:
+    """The hashtag posts (and, while a co-hosted salon is live, the posts tagging the partner)
+    that the mentions timeline does not bring already.
 
     A post that tags the museum comes from its mentions, an owned read ($0.001 a post instead
-    of $0.005): searching for it too would read and bill it twice.
+    of $0.005): searching for it too would read and bill it twice. The partner's own posts
+    (its answers carry the hashtag) are not questions.
     """
-    tags = " OR ".join(hashtags)
-    return f"({tags}) -is:retweet -from:{museum_handle} -@{museum_handle}"
+    terms = " OR ".join([*hashtags, *(f"@{handle}" for handle in partners)])
+    exclude = "".join(f" -from:{handle}" for handle in partners)
+    return f"({terms}) -is:retweet -from:{museum_handle}{exclude} -@{museum_handle}"
 
 
 def posted_at(post_id: str) -> datetime:
     """When a post was made, read from its snowflake id."""
-    return datetime.fromtimestamp(((int(post_id) >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
+    # In whole milliseconds, as X's created_at has them: no float rounding on the way.
+    return EPOCH + timedelta(milliseconds=(int(post_id) >> 22) + TWITTER_EPOCH_MS)
 
 
 class Poller:
@@ -115,36 +123,41 @@ class Poller:
         gateway: XGateway,
         *,
         hashtags: Sequence[str],
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._gateway = gateway
         self._hashtags = list(hashtags)
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._account: XAccount | None = None
         self._failures = 0
         self._refused = False
         self._outage_polls = 0
         self._outage_since: float | None = None
+        # The partners whose mentions the search reads too (the live salon's co-host).
+        self._partners: list[str] = []
+        # While a poll runs: the newest question stored before it began.
+        self.stored_before: int | None = None
 
     @property
     def account(self) -> XAccount | None:
         return self._account
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self._clock(), UTC)
+        return self._clock.now()
 
     async def _fetch(self, source: str, since: str | datetime | None, token: str | None) -> Page:
         assert self._account is not None
         if source == MENTIONS:
             return await self._gateway.mentions(self._account.id, since, token)
-        query = search_query(self._hashtags, self._account.username)
+        query = search_query(self._hashtags, self._account.username, self._partners)
         return await self._gateway.search(query, since, token)
 
     async def poll_source(self, source: str, result: PollResult) -> None:
         """Read one source into the database; its new questions and any gap go to `result`."""
         async with self._sessionmaker.begin() as session:
             cursor = await inbox.get_cursor(session, source)
+            self._partners = await cohosting.live_cohost_handles(session)
             if cursor is None:
                 await inbox.start_cursor(session, source, self._now() - CLOCK_SLACK)
         if cursor is None:
@@ -223,6 +236,14 @@ class Poller:
 
         Refused keys and spent credits hold for the whole account, so they end the poll.
         """
+        async with self._sessionmaker.begin() as session:
+            self.stored_before = await inbox.newest_question_id(session)
+        try:
+            return await self._poll()
+        finally:
+            self.stored_before = None
+
+    async def _poll(self) -> PollResult:
         result = PollResult()
         resets: list[float] = []
         read = False
@@ -263,7 +284,7 @@ class Poller:
             log.error("%s; not reading X until it is fixed", exc)
 
     async def _update_alerts(self, result: PollResult, read: bool) -> None:
-        now = self._clock()
+        now = self._clock.monotonic()
         if result.unavailable:
             self._outage_polls += 1
             self._outage_since = self._outage_since or now
@@ -295,7 +316,7 @@ class Poller:
         """Seconds until the next poll: the interval (no faster than X's windows allow),
         X's reset, or a growing back-off."""
         if result.rate_limited_until is not None:
-            return max(interval, result.rate_limited_until - self._clock() + 1.0)
+            return max(interval, result.rate_limited_until - self._clock.timestamp() + 1.0)
         if self._failures:
             cap = REFUSED_BACKOFF if result.refused is not None else MAX_BACKOFF
             growth = 2.0 ** min(self._failures - 1, 20)

@@ -586,6 +586,22 @@ async def test_force_reply_and_the_reply_that_quotes_the_bot(
     assert emu.chat_view(STAFF)[-1]["reply_to_message_id"] == prompt.message_id
 
 
+async def test_a_chat_read_from_a_message_on_with_the_moment_each_was_stored(
+    emu: TelegramEmulator, bot: Bot, clock: Clock
+) -> None:
+    staff_world(emu)
+    first = await bot.send_message(STAFF, "Первый")
+    clock.advance(0.25)
+    second = await bot.send_message(STAFF, "Второй")
+
+    later = emu.chat_view(STAFF, after=first.message_id)
+
+    assert [m["message_id"] for m in later] == [second.message_id]
+    assert later[0]["sent_at"] == clock.now
+    assert emu.chat_view(STAFF)[-2]["sent_at"] == clock.now - 0.25
+    assert emu.chat_view(STAFF, after=second.message_id) == []
+
+
 async def test_a_button_press_round_trip(emu: TelegramEmulator, bot: Bot, shapes: Shapes) -> None:
     staff_world(emu)
     offset = await drain(bot)
@@ -645,6 +661,39 @@ async def test_callback_answers_are_at_most_200_characters(emu: TelegramEmulator
     status, body = await raw(emu, "answerCallbackQuery", callback_query_id=query_id, text="я" * 201)
     assert (status, body["description"]) == (400, "Bad Request: MESSAGE_TOO_LONG")
     assert await bot.answer_callback_query(query_id, text="я" * 200)
+
+
+@pytest.mark.parametrize(
+    ("payload", "valid"),
+    [
+        ("a123_x-Y", True),
+        ("x" * 64, True),
+        ("", False),
+        ("x" * 65, False),
+        ("привет", False),
+        ("a١٢", False),
+        ("a b", False),
+        ("a+b", False),
+    ],
+)
+async def test_a_callback_answer_url_is_a_deep_link_telegram_would_open(
+    emu: TelegramEmulator, bot: Bot, payload: str, valid: bool
+) -> None:
+    staff_world(emu)
+    card = await bot.send_message(
+        STAFF,
+        "q",
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("ok", callback_data="ok")]]),
+    )
+    query_id = emu.user_presses(STAFF, BORIS, card.message_id, "ok")
+    url = f"https://t.me/{emu.bot_username}?start={payload}"
+    if valid:
+        assert await bot.answer_callback_query(query_id, url=url)
+        assert emu.callback_answers[query_id]["url"] == url
+    else:
+        status, body = await raw(emu, "answerCallbackQuery", callback_query_id=query_id, url=url)
+        assert (status, body["description"]) == (400, "Bad Request: URL_INVALID")
+        assert query_id not in emu.callback_answers
 
 
 async def test_callback_data_is_one_to_64_bytes(emu: TelegramEmulator, bot: Bot) -> None:

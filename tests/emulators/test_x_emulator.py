@@ -187,7 +187,9 @@ def check_spec(
     post_names |= {"edit_history_tweet_ids", "referenced_tweets"}
     data = body.get("data") if isinstance(body, dict) else None
     posts = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
-    if operation_id != "getUsersMe":
+    if operation_id == "getUsage":
+        return
+    if operation_id not in ("getUsersMe", "getUsersById", "getUsersByUsername"):
         posts += body.get("includes", {}).get("tweets", [])
         for post in posts:
             assert set(post) <= post_names, set(post) - post_names
@@ -201,6 +203,7 @@ def test_openapi_description_has_every_emulated_operation() -> None:
         pytest.skip(NO_SPEC)
     served = {
         "getUsersMe": ("get", "/2/users/me"),
+        "getUsersByUsername": ("get", "/2/users/by/username/{username}"),
         "getUsersMentions": ("get", "/2/users/{id}/mentions"),
         "getUsersPosts": ("get", "/2/users/{id}/tweets"),
         "searchPostsRecent": ("get", "/2/tweets/search/recent"),
@@ -272,6 +275,58 @@ async def test_get_me_with_user_context(emu: XEmulator, x: AsyncClient) -> None:
     check_spec("getUsersMe", 200, body)
     assert {k: body["data"][k] for k in ("id", "name", "username")} == emu.museum
     assert body["data"]["public_metrics"]["followers_count"] == 1234
+
+
+async def test_a_user_by_id_with_public_metrics(emu: XEmulator, x: AsyncClient) -> None:
+    emu.set_followers("museum", 321)
+    museum = emu.museum["id"]
+    body = await x.get_user(id=museum, user_fields=["public_metrics"], user_auth=False)
+    check_spec("getUsersById", 200, body)
+    assert body["data"]["public_metrics"]["followers_count"] == 321
+    missing = await x.get_user(id="1999999999999999999", user_auth=False)
+    check_spec("getUsersById", 200, missing)
+    assert missing["errors"][0]["type"].endswith("/resource-not-found")
+
+
+async def test_a_user_by_username_with_public_metrics(emu: XEmulator, x: AsyncClient) -> None:
+    emu.add_user("ReligionMuseum")
+    emu.set_followers("religionmuseum", 77)
+    body = await x.get_user(username="religionmuseum", user_fields=["public_metrics"])
+    check_spec("getUsersByUsername", 200, body)
+    assert body["data"]["username"] == "ReligionMuseum"
+    assert body["data"]["public_metrics"]["followers_count"] == 77
+    missing = await x.get_user(username="nosuchmuseum", user_auth=False)
+    check_spec("getUsersByUsername", 200, missing)
+    assert missing["errors"][0]["type"].endswith("/resource-not-found")
+    assert missing["errors"][0]["parameter"] == "username"
+    with pytest.raises(tweepy.BadRequest):
+        await x.get_user(username="not-a-handle!")
+
+
+async def test_lookup_by_ids_tells_deleted_from_protected(emu: XEmulator, x: AsyncClient) -> None:
+    kept = emu.visitor_posts("ivan", "@museum Hello #museumsalon")
+    gone = emu.visitor_posts("olga", "@museum Bye #museumsalon")
+    hidden = emu.visitor_posts("petr", "@museum Secret #museumsalon")
+    emu.set_post_metrics(kept["id"], impression_count=42, like_count=3)
+    emu.delete_post(gone["id"])
+    emu.set_protected("petr")
+    body = await x.get_tweets(
+        [kept["id"], gone["id"], hidden["id"]], tweet_fields=["public_metrics"], user_auth=True
+    )
+    check_spec("getPostsByIds", 200, body)
+    assert [p["id"] for p in body["data"]] == [kept["id"]]
+    assert body["data"][0]["public_metrics"]["impression_count"] == 42
+    problems = {e["resource_id"]: e["type"].rsplit("/", 1)[-1] for e in body["errors"]}
+    assert problems == {
+        gone["id"]: "resource-not-found",
+        hidden["id"]: "not-authorized-for-resource",
+    }
+    found = await x.search_recent_tweets("#museumsalon")
+    assert hidden["id"] not in {p["id"] for p in found.get("data", [])}
+    single = await x.get_tweet(hidden["id"], user_auth=True)
+    assert single["errors"][0]["title"] == "Authorization Error"
+    with pytest.raises(KeyError):
+        emu.set_post_metrics(kept["id"], views=1)
 
 
 async def test_app_only_token_is_refused_where_x_needs_a_user(
@@ -499,6 +554,26 @@ async def test_lookup_by_id_with_expansions_and_missing_posts(
     check_spec("getPostsByIds", 200, both)
     assert [p["id"] for p in both["data"]] == [quote["id"]]
     assert {e["resource_id"] for e in both["errors"]} == {original["id"]}
+
+
+async def test_every_post_handed_out_is_a_read_and_an_empty_answer_is_none(
+    emu: XEmulator, x: AsyncClient
+) -> None:
+    first = emu.visitor_posts("anna", "@museum Вопрос про выставку #museumsalon")
+    quote = emu.visitor_posts("boris", "И мне интересно", quote_of=first["id"])
+    mentions = await x.get_users_mentions(emu.museum["id"])
+    found = await x.search_recent_tweets("#museumsalon -@museum")
+    looked_up = await x.get_tweet(quote["id"], expansions=["referenced_tweets.id"])
+    await emu.wait_for(lambda: len(emu.reads) == 2)
+
+    assert [p["id"] for p in mentions["data"]] == [first["id"]]
+    assert "data" not in found
+    assert looked_up["data"]["id"] == quote["id"]
+    assert [(r.endpoint, r.post_ids, r.included_ids) for r in emu.reads] == [
+        ("getUsersMentions", (first["id"],), ()),
+        ("getPostsById", (quote["id"],), (first["id"],)),
+    ]
+    assert sum(read.count() for read in emu.reads) == 3
 
 
 # --- recent search ----------------------------------------------------------------------------
@@ -751,6 +826,39 @@ async def test_duplicate_content_is_403_for_24_hours(
         }
 
 
+async def test_a_new_post_reaches_search_and_timelines_after_the_indexing_delay(
+    make_emu: EmuFactory, make_client: ClientFactory, clock: Clock
+) -> None:
+    emu = await make_emu(search_delay=5.0, timeline_delay=1.0)
+    x = make_client(emu)
+    museum = emu.museum["id"]
+    question = emu.visitor_posts("anna", "@museum Когда открытие? #museumsalon")
+    made = await x.create_tweet(text="Спасибо всем за вопросы!", user_auth=True)
+    own = made["data"]["id"]
+
+    async def seen() -> tuple[int, int, int, int]:
+        search = await x.search_recent_tweets("#museumsalon")
+        mentions = await x.get_users_mentions(museum, user_auth=True)
+        timeline = await x.get_users_tweets(museum, user_auth=True)
+        by_id = await x.get_tweet(own, user_auth=True)
+        return (
+            search["meta"]["result_count"],
+            mentions["meta"]["result_count"],
+            timeline["meta"]["result_count"],
+            len([by_id["data"]]),
+        )
+
+    # A lookup by id and the duplicate check see a post at once; lists lag behind.
+    assert await seen() == (0, 0, 0, 1)
+    with pytest.raises(tweepy.Forbidden, match="duplicate content"):
+        await x.create_tweet(text="Спасибо всем за вопросы!", user_auth=True)
+    clock.advance(1.0)
+    assert await seen() == (0, 1, 1, 1)
+    clock.advance(4.0)
+    assert await seen() == (1, 1, 1, 1)
+    assert (await x.search_recent_tweets("#museumsalon"))["data"][0]["id"] == question["id"]
+
+
 async def test_reply_restriction(emu: XEmulator, x: AsyncClient) -> None:
     own = (await x.create_tweet(text="Гостиная открыта #museumsalon", user_auth=True))["data"]
     plain = emu.visitor_posts("anna", "Когда открытие? #museumsalon")
@@ -965,6 +1073,22 @@ async def test_delete_own_posts_only(emu: XEmulator, x: AsyncClient) -> None:
         await x.delete_tweet(own["id"], user_auth=False)
 
 
+async def test_deleting_a_post_twice_and_the_delete_window(
+    make_emu: EmuFactory, make_client: ClientFactory
+) -> None:
+    """A post already gone answers `deleted: false` (a retried delete is harmless); X allows
+    50 deletes per user in 15 minutes."""
+    emu = await make_emu()
+    x = make_client(emu)
+    own = (await x.create_tweet(text="Опечатка", user_auth=True))["data"]
+    assert await x.delete_tweet(own["id"], user_auth=True) == {"data": {"deleted": True}}
+    assert await x.delete_tweet(own["id"], user_auth=True) == {"data": {"deleted": False}}
+    for _ in range(48):
+        await x.delete_tweet(own["id"], user_auth=True)
+    with pytest.raises(tweepy.TooManyRequests):
+        await x.delete_tweet(own["id"], user_auth=True)
+
+
 async def test_request_log_never_holds_a_key(emu: XEmulator, x: AsyncClient) -> None:
     await x.get_me(user_auth=True)
     await x.get_users_mentions(emu.museum["id"])
@@ -1023,3 +1147,110 @@ def test_weighted_length_follows_twitter_text_v3() -> None:
         assert weighted_length(case["text"]) == case["expected"]["weightedLength"], case[
             "description"
         ]
+
+
+# --- usage, as X bills it ---------------------------------------------------------------------
+
+
+async def usage(
+    session: aiohttp.ClientSession, **params: str
+) -> tuple[int, dict[str, Any], CIMultiDictProxy[str]]:
+    return await get_raw(session, "/2/usage/tweets", **params)
+
+
+async def test_reads_are_billed_per_post_returned_once_a_utc_day(
+    emu: XEmulator, x: AsyncClient, clock: Clock, raw: aiohttp.ClientSession
+) -> None:
+    clock.now = datetime(2026, 11, 28, 12, tzinfo=UTC).timestamp()
+    posted = [emu.visitor_posts("anna", f"@museum q{i} #museumsalon") for i in range(3)]
+    museum = emu.museum["id"]
+    await x.get_users_mentions(museum)
+    assert emu.billed_reads() == 3
+    # The same posts again that day, by another endpoint too: billed once.
+    await x.get_users_mentions(museum)
+    await x.search_recent_tweets("#museumsalon")
+    assert emu.billed_reads() == 3
+    # An empty answer costs nothing; so does a refused one.
+    await x.get_users_mentions(museum, since_id=posted[-1]["id"])
+    with pytest.raises(tweepy.BadRequest):
+        await x.search_recent_tweets("#museumsalon", max_results=5)
+    assert emu.billed_reads() == 3
+    # Posting is not a read.
+    await x.create_tweet(text="Welcome to the salon", user_auth=True)
+    assert emu.billed_reads() == 3
+    clock.advance(24 * 3600)
+    await x.get_users_mentions(museum, max_results=5)
+    assert emu.billed_reads() == 3
+    assert emu.billed_reads("2026-11-28") == 3
+
+    status, body, headers = await usage(raw)
+    check_spec("getUsage", status, body)
+    assert status == 200
+    assert body == {
+        "data": {
+            "cap_reset_day": 1,
+            "project_cap": "2000000",
+            "project_id": body["data"]["project_id"],
+            "project_usage": "6",
+        }
+    }
+    assert headers["x-rate-limit-limit"] == "50"
+
+    status, body, _ = await usage(raw, days="3", **{"usage.fields": "daily_project_usage"})
+    check_spec("getUsage", status, body)
+    daily = body["data"]["daily_project_usage"]["usage"]
+    assert set(body["data"]) == {"daily_project_usage"}
+    assert daily == [
+        {"date": "2026-11-27T00:00:00.000Z", "usage": "0"},
+        {"date": "2026-11-28T00:00:00.000Z", "usage": "3"},
+        {"date": "2026-11-29T00:00:00.000Z", "usage": "3"},
+    ]
+
+
+async def test_usage_cycle_restarts_on_the_reset_day(
+    make_emu: EmuFactory, make_client: ClientFactory, clock: Clock
+) -> None:
+    emu = await make_emu(cap_reset_day=1)
+    x = make_client(emu)
+    clock.now = datetime(2026, 11, 30, 23, tzinfo=UTC).timestamp()
+    emu.visitor_posts("anna", "@museum late in November")
+    await x.get_users_mentions(emu.museum["id"])
+    clock.now = datetime(2026, 12, 1, 1, tzinfo=UTC).timestamp()
+    emu.visitor_posts("anna", "@museum early in December")
+    await x.get_users_mentions(emu.museum["id"], max_results=5)
+    body = await x.request("GET", "/2/usage/tweets")
+    # Both posts read again on the 1st are billed that day; November's read is last cycle's.
+    assert (await body.json())["data"]["project_usage"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"days": "0"}, "days"),
+        ({"days": "91"}, "days"),
+        ({"days": "a week"}, "days"),
+        ({"usage.fields": "project_usage,money"}, "usage.fields"),
+        ({"since_id": "1"}, "since_id"),
+    ],
+)
+async def test_usage_refuses_what_x_refuses(
+    raw: aiohttp.ClientSession, params: dict[str, str], parameter: str
+) -> None:
+    status, body, headers = await usage(raw, **params)
+    assert status == 400
+    assert headers["content-type"].startswith(PROBLEM)
+    check_spec("getUsage", status, body, PROBLEM)
+    assert body["type"] == "https://api.x.com/2/problems/invalid-request"
+    assert parameter in body["errors"][0]["parameters"]
+
+
+async def test_usage_needs_the_apps_bearer_token(emu: XEmulator, x: AsyncClient) -> None:
+    with pytest.raises(tweepy.Forbidden) as caught:
+        await x.request("GET", "/2/usage/tweets", params={}, user_auth=True)
+    assert "OAuth 1.0a User Context is forbidden" in str(caught.value)
+    client = make_x_client(base_url=emu.base_url, **{**KEYS, "bearer_token": "wrong"})
+    try:
+        with pytest.raises(tweepy.Unauthorized):
+            await client.request("GET", "/2/usage/tweets")
+    finally:
+        await client.session.close()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from opsbot.db.models import Question
+from opsbot.clock import ManualClock
+from opsbot.db.models import Delivery, DeliveryState, Question
 from opsbot.emulators.sandbox import STAFF_CHAT_ID, Sandbox
 from opsbot.telegram.context import OpsbotApplication
+from opsbot.telegram.ratelimit import PacedRateLimiter
+
+T = TypeVar("T")
 
 
 def cards(sandbox: Sandbox) -> list[dict[str, Any]]:
@@ -108,6 +113,112 @@ async def card_recorded(bot: OpsbotApplication) -> None:
                 return
         await asyncio.sleep(0.05)
     raise AssertionError("the card was never recorded")
+
+
+async def settled(bot: OpsbotApplication, timeout: float = 20.0) -> None:
+    """Wait until the outbox and the card queue have nothing in hand and nothing left to send
+    (a retry due later still counts as left): from then on nothing more happens unless the
+    test does something or moves the clock."""
+    runtime = bot.bot_data
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (await runtime.outbox.settled() and await runtime.cards.settled()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the outbox or the card queue never settled")
+        await asyncio.sleep(0.02)
+
+
+async def read_cards(
+    bot: OpsbotApplication, clock: ManualClock, sandbox: Sandbox, count: int, reads: int = 5
+) -> list[dict[str, Any]]:
+    """`count` cards in the staff chat, bringing on each of the bot's next reads of X by
+    moving the clock to it (at X's pace, without waiting for it) until they are there."""
+    for _read in range(reads):
+        if len(found := cards(sandbox)) >= count:
+            return found
+        await next_read(bot, clock)
+        # What the read brought has gone out, or waits for Telegram (the queue rests either way).
+        deadline = asyncio.get_running_loop().time() + 20.0
+        while not bot.bot_data.cards.resting:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the card queue never came to rest")
+            await asyncio.sleep(0.02)
+    return await wait_for_cards(sandbox, count)
+
+
+async def next_read(bot: OpsbotApplication, clock: ManualClock, timeout: float = 20.0) -> float:
+    """Move the clock to the bot's next read of X and wait until that read is over; returns
+    how far the clock moved (the wait the bot chose)."""
+    polls = bot.bot_data.polls
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+
+    async def read_over() -> float:
+        while (due := polls.due_in()) is None:
+            if loop.time() > deadline:
+                raise AssertionError("the bot never finished reading X")
+            await asyncio.sleep(0.02)
+        return due
+
+    due = await read_over()
+    reads = polls.reads
+    clock.advance(due)
+    while polls.reads == reads:
+        if loop.time() > deadline:
+            raise AssertionError("the bot did not read X when its moment came")
+        await asyncio.sleep(0.02)
+    await read_over()
+    return due
+
+
+async def next_attempt(bot: OpsbotApplication, clock: ManualClock, timeout: float = 20.0) -> None:
+    """Once the outbox rests with a post waiting for a later attempt (X's window, a back-off,
+    refused keys), move the clock to that attempt and past the outbox's next look."""
+    runtime = bot.bot_data
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if runtime.outbox.resting:
+            async with runtime.sessionmaker.begin() as session:
+                due = await session.scalar(
+                    # Tried and waiting: a later part of a thread waits for its first, not
+                    # for a moment.
+                    select(func.min(Delivery.next_attempt_at)).where(
+                        Delivery.state == DeliveryState.PENDING,
+                        Delivery.waiting_for.is_not(None),
+                    )
+                )
+            if due is not None and runtime.outbox.resting:
+                break
+        if loop.time() > deadline:
+            raise AssertionError("no post waits in the outbox")
+        await asyncio.sleep(0.02)
+    gap = (due - clock.now()).total_seconds()
+    clock.advance(max(gap, runtime.outbox.check_seconds, 0.0))
+
+
+async def past_flood_waits(
+    bot: OpsbotApplication,
+    clock: ManualClock,
+    done: Callable[[], T | None],
+    *,
+    step: float = 0.25,
+    timeout: float = 30.0,
+) -> T:
+    """Wait for `done()`; whenever the bot holds a send back for Telegram's flood windows,
+    move the clock on by `step` instead of waiting. Telegram's emulator keeps its windows on
+    the same clock, so a send that breaks them is still refused. For one sender at a time
+    (the card queue): a send in flight while the clock moves would count in a later window."""
+    limiter = bot.bot.rate_limiter
+    assert isinstance(limiter, PacedRateLimiter)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (found := done()) is None:
+        if loop.time() > deadline:
+            raise AssertionError(f"{getattr(done, '__name__', 'the condition')} never held")
+        if limiter.holding:
+            clock.advance(step)
+        await asyncio.sleep(0.005)
+    return found
 
 
 def one_card_each(bot: OpsbotApplication) -> None:

@@ -5,9 +5,20 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import select
 
-from opsbot.emulators.sandbox import CURATOR_EN, MODERATOR, OUTSIDER, STAFF_CHAT_ID, Sandbox
+from opsbot.db.models import AuditEntry
+from opsbot.emulators.sandbox import (
+    CURATOR_EN,
+    CURATOR_RU,
+    MODERATOR,
+    OUTSIDER,
+    STAFF_CHAT_ID,
+    Sandbox,
+)
 from opsbot.telegram.context import OpsbotApplication
+from opsbot.telegram.handlers.menus import all_commands
+from opsbot.telegram.roles import Role
 from tests.integration.helpers import wait_for_cards
 from tests.integration.test_salons import command
 
@@ -44,6 +55,23 @@ async def test_bad_arguments_get_a_clear_answer(
     caplog.set_level(logging.WARNING)
     await command(sandbox, user_id, line, expected)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_every_moderators_command_refuses_a_curator(
+    sandbox: Sandbox, bot: OpsbotApplication
+) -> None:
+    names = sorted(c.name for c in all_commands() if c.role == Role.MODERATOR and c.in_group)
+    assert {"start_salon", "draw", "schedule", "exclude"} <= set(names)
+    for name in names:
+        await command(
+            sandbox, CURATOR_RU.user_id, f"/{name} 1", "Это могут делать только модераторы."
+        )
+    async with bot.bot_data.sessionmaker.begin() as session:
+        refused = list(
+            await session.scalars(select(AuditEntry).where(AuditEntry.outcome == "refused"))
+        )
+    assert sorted(r.action for r in refused) == names
+    assert {(r.actor_id, r.detail) for r in refused} == {(CURATOR_RU.user_id, "not a moderator")}
 
 
 async def test_outsiders_get_nothing_in_private(sandbox: Sandbox, bot: OpsbotApplication) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
+from opsbot.clock import ManualClock
 from opsbot.emulators.base import Fault
 from opsbot.emulators.sandbox import CURATOR_EN, CURATOR_RU, STAFF_CHAT_ID, Sandbox
 from opsbot.telegram.context import OpsbotApplication
@@ -14,6 +14,7 @@ from tests.integration.helpers import (
     card_recorded,
     cards,
     message_by_id,
+    next_attempt,
     press_and_wait,
     wait_for_cards,
     write_answer,
@@ -86,15 +87,19 @@ async def test_deleted_card_gets_a_new_message(sandbox: Sandbox, bot: OpsbotAppl
 
 
 async def test_x_refusing_keys_on_post_tells_the_group_once(
-    sandbox: Sandbox, bot: OpsbotApplication
+    sandbox: Sandbox, bot: OpsbotApplication, clock: ManualClock
 ) -> None:
-    bot.bot_data.publisher.auth_retry = timedelta(seconds=1)
-    bot.bot_data.outbox.check_seconds = 0.3
     sandbox.x.inject_fault(Fault(endpoint="createPosts", status=401, count=3))
     sandbox.x.visitor_posts("ivan", "@museum Q #museumsalon")
     [card] = await wait_for_cards(sandbox, 1)
     preview = await write_answer(sandbox, CURATOR_EN.user_id, card, "An answer.")
     await press_and_wait(sandbox, CURATOR_EN.user_id, preview, "Post")
+    # Three refusals, each retried when the bot's wait for the keys is over.
+    for refused in (1, 2, 3):
+        await sandbox.x.wait_for(
+            lambda n=refused: sum(r.status == 401 for r in sandbox.x.requests) >= n
+        )
+        await next_attempt(bot, clock)
     await sandbox.x.wait_for(lambda: len(sandbox.x.museum_posts()) == 1, timeout=20)
     told = [m for m in bot_messages(sandbox) if "X не дал опубликовать" in m["text"]]
     assert len(told) == 1

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from opsbot.clock import ManualClock
 from opsbot.db.base import utcnow
 from opsbot.db.engine import create_engine, create_sessionmaker
 from opsbot.db.migrate import upgrade
@@ -38,6 +39,7 @@ from tests.integration.helpers import (
     bot_messages,
     buttons,
     message_by_id,
+    next_attempt,
     press_and_wait,
     wait_for_cards,
     write_answer,
@@ -129,7 +131,8 @@ async def answer_told(
             and "Ответил(а) Boris" in m["text"]
             and m
         ),
-        timeout=30,
+        # A bot killed and started again migrates and connects first: slow on a loaded machine.
+        timeout=60,
     )
     assert f"museum/status/{posts[0]['id']}" in card["html"]
     preview = await sandbox.telegram.wait_for(
@@ -260,11 +263,6 @@ async def assert_one_delivery(sandbox: Sandbox, kind: Kind, scene: Scene) -> Non
     assert len(told) == 1
 
 
-def fast(bot: OpsbotApplication) -> None:
-    bot.bot_data.publisher.retry_backoff = (0.3,)
-    bot.bot_data.outbox.check_seconds = 0.2
-
-
 # --- (a) killed after X accepted, before the bot recorded it ---
 
 
@@ -345,16 +343,41 @@ def bot_overrides() -> dict[str, Any]:
 )
 @pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])
 async def test_a_post_x_kept_but_did_not_confirm_is_adopted_not_reposted(
-    sandbox: Sandbox, bot: OpsbotApplication, kind: Kind, fault: Fault
+    sandbox: Sandbox, bot: OpsbotApplication, clock: ManualClock, kind: Kind, fault: Fault
 ) -> None:
-    fast(bot)
     scene = await kind.prepare(sandbox)
     sandbox.x.inject_fault(Fault(**vars(fault)))
     await kind.ask(sandbox, scene, True)
+    await next_attempt(bot, clock)
     await assert_one_delivery(sandbox, kind, scene)
     assert len(creates(sandbox)) == kind.count
     looked = [r for r in sandbox.x.requests if r.endpoint == "getUsersPosts"]
     assert looked, "the lost post was looked for on X"
+
+
+@pytest.mark.parametrize(
+    "kind", [BY_NAME["announcement"], BY_NAME["answer"]], ids=["announcement", "answer"]
+)
+async def test_a_post_x_kept_but_does_not_show_yet_is_adopted_not_failed(
+    sandbox: Sandbox, bot: OpsbotApplication, settings: Settings, clock: ManualClock, kind: Kind
+) -> None:
+    scene = await kind.prepare(sandbox)
+    bot.bot_data.publisher.retry_backoff = (0.3, 60.0)
+    bot.bot_data.outbox.check_seconds = 0.2
+    # X's index lags: long enough here that the look after the timeout misses the post.
+    sandbox.x.search_delay = sandbox.x.timeline_delay = 30.0
+    sandbox.x.inject_fault(Fault(endpoint="createPosts", status=0, delay=2.0, accept=True))
+    await kind.ask(sandbox, scene, True)
+    # The repost is refused as a duplicate: the post is on X but not in its timeline yet.
+    await sandbox.x.wait_for(lambda: 403 in creates(sandbox))
+    assert kind.posts(sandbox, scene) and len(kind.posts(sandbox, scene)) == kind.count
+    await next_attempt(bot, clock)
+    await assert_one_delivery(sandbox, kind, scene)
+    assert creates(sandbox)[1:] == [403]
+    rows = await deliveries(settings)
+    assert all(d.state == DeliveryState.SENT for d in rows)
+    assert kind.posts(sandbox, scene)[0]["id"] in {d.external_id for d in rows}
+    assert not [m for m in bot_messages(sandbox) if "не опубликован" in (m.get("text") or "")]
 
 
 # --- (c) X fails before taking it ---
@@ -362,12 +385,12 @@ async def test_a_post_x_kept_but_did_not_confirm_is_adopted_not_reposted(
 
 @pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])
 async def test_a_post_x_refused_with_503_is_retried_once_posted(
-    sandbox: Sandbox, bot: OpsbotApplication, kind: Kind
+    sandbox: Sandbox, bot: OpsbotApplication, clock: ManualClock, kind: Kind
 ) -> None:
-    fast(bot)
     scene = await kind.prepare(sandbox)
     sandbox.x.inject_fault(Fault(endpoint="createPosts", status=503))
     await kind.ask(sandbox, scene, True)
+    await next_attempt(bot, clock)
     await assert_one_delivery(sandbox, kind, scene)
     assert creates(sandbox) == [503] + [201] * kind.count
 
@@ -405,22 +428,28 @@ async def test_two_presses_at_once_make_one_post(
     "kind", [BY_NAME["announcement"], BY_NAME["answer"]], ids=["announcement", "answer"]
 )
 async def test_x_failing_for_good_is_given_up_told_once_and_can_be_asked_again(
-    sandbox: Sandbox, bot: OpsbotApplication, kind: Kind
+    sandbox: Sandbox, bot: OpsbotApplication, clock: ManualClock, kind: Kind
 ) -> None:
-    fast(bot)
     bot.bot_data.publisher.max_attempts = 2
     scene = await kind.prepare(sandbox)
     sandbox.x.inject_fault(Fault(endpoint="createPosts", status=503, count=10**6))
     await kind.ask(sandbox, scene, True)
+    # Two attempts X did not answer, each followed by its back-off; the third gives up.
+    await next_attempt(bot, clock)
+    await next_attempt(bot, clock)
     fragment = "не опубликовано" if kind.name == "announcement" else "не опубликован"
     notice = await said(sandbox, fragment, timeout=30)
-    assert "X did not answer 2 times" in notice["text"]
+    # X's 5xx, in the reader's words: the group's notice in Russian, never X's English.
+    assert "X отвечал своей ошибкой, сколько его ни спрашивали" in notice["text"]
+    assert "503" not in notice["text"] and "X failed on" not in notice["text"]
     assert creates(sandbox) == [503, 503]
     assert kind.posts(sandbox, scene) == []
     sandbox.x.faults.clear()
     if kind.name == "answer":
         failed = message_by_id(sandbox, scene.message["message_id"])
         assert "Not posted" in failed["text"] and "Edit" in buttons(failed)
+        # The curator's preview, in English.
+        assert "X failed with its own error, however often it was asked" in failed["text"]
         return
     # The preview has its Post button back: pressing it posts the announcement, once.
     restored = await sandbox.telegram.wait_for(

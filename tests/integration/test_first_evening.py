@@ -8,16 +8,19 @@ from typing import Any
 
 import pytest
 
+from opsbot.clock import ManualClock
 from opsbot.emulators.sandbox import CURATOR_EN, MODERATOR, STAFF_CHAT_ID, Sandbox
 from opsbot.runtime import running
 from opsbot.services.tweet_length import weighted_length
 from opsbot.settings import Settings
 from opsbot.telegram.context import OpsbotApplication
 from opsbot.telegram.poll_schedule import JOB_NAME
+from opsbot.telegram.ratelimit import PacedRateLimiter
 from tests.integration.helpers import (
     buttons,
     message_by_id,
     press_and_wait,
+    settled,
     wait_for_cards,
     write_answer,
 )
@@ -66,23 +69,30 @@ class TestLongFloodWindow:
         return {"group_limit": (20, 20.0), "global_limit": (30, 1.0)}
 
     async def test_a_restart_mid_salon_keeps_to_the_group_limit(
-        self, sandbox: Sandbox, settings: Settings
+        self, sandbox: Sandbox, settings: Settings, clock: ManualClock
     ) -> None:
-        await _restart_keeps_to_the_limit(sandbox, settings)
+        await _restart_keeps_to_the_limit(sandbox, settings, clock)
 
 
-async def _restart_keeps_to_the_limit(sandbox: Sandbox, settings: Settings) -> None:
+async def _restart_keeps_to_the_limit(
+    sandbox: Sandbox, settings: Settings, clock: ManualClock
+) -> None:
     limited = settings.model_copy(
         update={"telegram_group_rate": 20, "telegram_group_period": 20.0, "poll_live_seconds": 0.3}
     )
     for n in range(15):
         sandbox.x.visitor_posts(f"early{n}", f"@museum Вопрос {n} #museumsalon")
-    async with running(limited, poll_timeout=1):
+    async with running(limited, poll_timeout=1, clock=clock):
         await wait_for_cards(sandbox, 15)
     for n in range(15):
         sandbox.x.visitor_posts(f"late{n}", f"@museum Ещё вопрос {n} #museumsalon")
-    async with running(limited, poll_timeout=1):
-        await wait_for_cards(sandbox, 30, timeout=40.0)
+    async with running(limited, poll_timeout=1, clock=clock) as bot:
+        # Telegram's window still holds the first fifteen: the late cards wait for it to pass.
+        limiter = bot.bot.rate_limiter
+        assert isinstance(limiter, PacedRateLimiter)
+        await sandbox.telegram.wait_for(lambda: limiter.holding > 0)
+        clock.advance(limited.telegram_group_period)
+        await wait_for_cards(sandbox, 30)
     assert [r for r in sandbox.telegram.requests if r.status == 429] == []
 
 
@@ -103,15 +113,19 @@ async def test_drafts_do_not_edit_an_unchanged_card(
     await press_and_wait(sandbox, CURATOR_EN.user_id, card, "Взять")
     await sandbox.telegram.wait_for(lambda: card_edits(sandbox, card) == 1)
     first = await write_answer(sandbox, CURATOR_EN.user_id, card, "A salon is a talk.")
+    # The first draft shows who is writing: one edit.
+    await sandbox.telegram.wait_for(lambda: card_edits(sandbox, card) == 2)
     second = await write_answer(sandbox, CURATOR_EN.user_id, card, "A salon is a conversation.")
     assert first["message_id"] != second["message_id"]
-    # Taking changed the card; two drafts by the same curator changed nothing on it.
-    assert card_edits(sandbox, card) == 1
+    await settled(bot)
+    # A second draft by the same curator changes nothing on the card.
+    assert card_edits(sandbox, card) == 2
     await press_and_wait(sandbox, CURATOR_EN.user_id, second, "Post")
     await sandbox.telegram.wait_for(
         lambda: "Ответил(а) Boris" in message_by_id(sandbox, card["message_id"])["text"]
     )
-    assert card_edits(sandbox, card) == 2
+    await settled(bot)
+    assert card_edits(sandbox, card) == 3
 
 
 async def test_answers_carry_the_hashtag_the_visitor_used(

@@ -9,13 +9,23 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from opsbot.clock import ManualClock
 from opsbot.db.models import Question, XCursor
 from opsbot.emulators.base import Fault
 from opsbot.emulators.sandbox import Sandbox
 from opsbot.runtime import running
 from opsbot.settings import Settings
 from opsbot.telegram.context import OpsbotApplication
-from tests.integration.helpers import bot_messages, buttons, cards, wait_for_cards
+from tests.integration.helpers import (
+    bot_messages,
+    buttons,
+    cards,
+    next_read,
+    past_flood_waits,
+    read_cards,
+    settled,
+    wait_for_cards,
+)
 
 
 async def count_questions(bot: OpsbotApplication) -> int:
@@ -24,12 +34,15 @@ async def count_questions(bot: OpsbotApplication) -> int:
 
 
 async def test_mention_gives_one_card_and_hashtag_only_is_marked(
-    sandbox: Sandbox, bot: OpsbotApplication
+    sandbox: Sandbox, bot: OpsbotApplication, clock: ManualClock
 ) -> None:
     sandbox.x.visitor_posts("ivan", "@museum Когда открыли музей? #museumsalon")
     sandbox.x.visitor_posts("kate", "What is the oldest item? #museumsalon")
     found = await wait_for_cards(sandbox, 2)
-    await asyncio.sleep(1.0)
+    # Later reads see both posts again, from both sources: still one card each.
+    await next_read(bot, clock)
+    await next_read(bot, clock)
+    await settled(bot)
     assert len(cards(sandbox)) == 2
     by_author = {("ivan" if "@ivan" in m["text"] else "kate"): m for m in found}
     # The group's language is OPSBOT_DEFAULT_LANGUAGE (ru): Russian buttons and marks.
@@ -41,7 +54,7 @@ async def test_mention_gives_one_card_and_hashtag_only_is_marked(
 
 
 async def test_same_post_from_both_sources_overlapping_polls_and_restart_gives_one_card(
-    sandbox: Sandbox, settings: Settings
+    sandbox: Sandbox, settings: Settings, clock: ManualClock
 ) -> None:
     # Mentions the museum and carries the hashtag: both sources return it.
     sandbox.x.visitor_posts("ivan", "@museum Вопрос про Кремль #museumsalon")
@@ -56,15 +69,16 @@ async def test_same_post_from_both_sources_overlapping_polls_and_restart_gives_o
         async with first.bot_data.sessionmaker.begin() as session:
             for cursor in await session.scalars(select(XCursor)):
                 await session.delete(cursor)
-    async with running(settings, poll_timeout=1) as second:
+    async with running(settings, poll_timeout=1, clock=clock) as second:
         await second.bot_data.poller.poll()
-        await asyncio.sleep(1.0)
+        await next_read(second, clock)
+        await settled(second)
         assert await count_questions(second) == 1
     assert len(cards(sandbox)) == 1
 
 
 async def test_retweets_and_the_museums_own_posts_are_not_questions(
-    sandbox: Sandbox, bot: OpsbotApplication
+    sandbox: Sandbox, bot: OpsbotApplication, clock: ManualClock
 ) -> None:
     original = sandbox.x.visitor_posts("ivan", "@museum first #museumsalon")
     sandbox.x.visitor_posts(
@@ -72,7 +86,8 @@ async def test_retweets_and_the_museums_own_posts_are_not_questions(
     )
     await wait_for_cards(sandbox, 1)
     await bot.bot_data.poller.poll()
-    await asyncio.sleep(0.5)
+    await next_read(bot, clock)
+    await settled(bot)
     assert await count_questions(bot) == 1
 
 
@@ -104,7 +119,7 @@ async def test_hostile_texts_give_valid_cards(
 
 
 async def test_sixty_questions_in_one_poll_all_arrive_within_the_flood_limit(
-    sandbox: Sandbox, bot: OpsbotApplication
+    sandbox: Sandbox, bot: OpsbotApplication, clock: ManualClock
 ) -> None:
     for n in range(60):
         sandbox.x.visitor_posts(f"visitor{n}", f"Question number {n} #museumsalon")
@@ -118,7 +133,7 @@ async def test_sixty_questions_in_one_poll_all_arrive_within_the_flood_limit(
         ]
         return numbers if len(numbers) >= 60 else None
 
-    numbers = await sandbox.telegram.wait_for(shown, timeout=60)
+    numbers = await past_flood_waits(bot, clock, shown, timeout=60)
     assert sorted(numbers) == list(range(60))
     assert sandbox.telegram.violations == []
     sends = [
@@ -136,12 +151,17 @@ def x_options() -> dict[str, Any]:
 
 
 async def test_telegram_429_pauses_everything_and_nothing_is_lost(
-    sandbox: Sandbox, bot: OpsbotApplication
+    sandbox: Sandbox, bot: OpsbotApplication, clock: ManualClock
 ) -> None:
     sandbox.telegram.inject_fault(Fault(endpoint="sendMessage", status=429, retry_after=2, count=1))
     for n in range(5):
         sandbox.x.visitor_posts(f"v{n}", f"Q{n} #museumsalon")
-    await wait_for_cards(sandbox, 5, timeout=20)
+
+    def five() -> list[dict[str, Any]] | None:
+        found = cards(sandbox)
+        return found if len(found) >= 5 else None
+
+    await past_flood_waits(bot, clock, five)
     assert sandbox.telegram.violations == []
     limited = [r for r in sandbox.telegram.requests if r.status == 429]
     assert limited
@@ -161,12 +181,13 @@ async def test_telegram_429_pauses_everything_and_nothing_is_lost(
     ids=["429", "503", "timeout"],
 )
 async def test_x_failures_resume_and_lose_nothing(
-    sandbox: Sandbox, settings: Settings, fault: Fault
+    sandbox: Sandbox, settings: Settings, clock: ManualClock, fault: Fault
 ) -> None:
     sandbox.x.inject_fault(fault)
     sandbox.x.visitor_posts("kate", "Hashtag only question #museumsalon")
-    async with running(settings.model_copy(update={"x_timeout_seconds": 1.0}), poll_timeout=1):
-        [card] = await wait_for_cards(sandbox, 1, timeout=30)
+    impatient = settings.model_copy(update={"x_timeout_seconds": 1.0})
+    async with running(impatient, poll_timeout=1, clock=clock) as bot:
+        [card] = await read_cards(bot, clock, sandbox, 1, reads=20)
     assert "Hashtag only question" in card["text"]
     assert sandbox.x.violations == []
 

@@ -23,15 +23,22 @@ from opsbot.telegram.context import OpsbotApplication
 
 MODERATORS_ONLY = {
     "start_salon", "end_salon", "ask", "draw", "redraw", "entrants", "exclude", "include",
-    "schedule", "unschedule", "reschedule", "duty", "autostart",
+    "vip", "vips", "schedule", "unschedule", "reschedule", "duty", "autostart", "budget",
+    "partner", "partners",
 }  # fmt: skip
 CURATORS = ["queue", "mine", "salon", "salons", "templates", "signature", "xhandle", "language",
             "help"]  # fmt: skip
 PRIVATE = ["queue", "mine", "salon", "salons", "templates", "signature", "xhandle", "language",
            "help", "start"]  # fmt: skip
 DESCRIPTIONS = {
-    "ru": {"queue": "Неотвеченные вопросы, сначала старые", "draw": "Разыграть билеты"},
-    "en": {"queue": "Unanswered questions, oldest first", "draw": "Draw the tickets"},
+    "ru": {
+        "queue": "Неотвеченные вопросы: сначала приоритетные, затем старые",
+        "draw": "Разыграть билеты",
+    },
+    "en": {
+        "queue": "Unanswered questions: priority senders first, then the oldest",
+        "draw": "Draw the tickets",
+    },
 }
 
 

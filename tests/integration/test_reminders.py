@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from opsbot.clock import ManualClock
 from opsbot.db.models import Reminder, Salon
 from opsbot.emulators.sandbox import CURATOR_EN, CURATOR_RU, MODERATOR, STAFF_CHAT_ID, Sandbox
 from opsbot.runtime import running
@@ -22,25 +23,18 @@ from tests.integration.test_salons import command
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, *args: int, zone: ZoneInfo = MOSCOW) -> None:
-        self.now = datetime(*args, tzinfo=zone).astimezone(UTC)
+def move(clock: ManualClock, *args: int, zone: ZoneInfo = MOSCOW) -> None:
+    """Move the world's clock (the bot's and the emulators') to a local moment."""
+    clock.set(datetime(*args, tzinfo=zone).astimezone(UTC))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    c = Clock(datetime(2026, 12, 2, 10, 0, tzinfo=MOSCOW).astimezone(UTC))  # a Wednesday
-    return c
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 12, 2, 10, 0, tzinfo=MOSCOW))  # a Wednesday
 
 
 @pytest.fixture
-async def planner(settings: Settings, clock: Clock) -> AsyncIterator[OpsbotApplication]:
+async def planner(settings: Settings, clock: ManualClock) -> AsyncIterator[OpsbotApplication]:
     async with running(settings, poll_timeout=1, clock=clock) as application:
         yield application
 
@@ -63,7 +57,7 @@ async def prepare_duty(sandbox: Sandbox) -> None:
 
 
 async def test_weekly_saturday_reminders_each_once_to_group_and_duty(
-    sandbox: Sandbox, planner: OpsbotApplication, clock: Clock
+    sandbox: Sandbox, planner: OpsbotApplication, clock: ManualClock
 ) -> None:
     await prepare_duty(sandbox)
     planned = await command(
@@ -74,7 +68,7 @@ async def test_weekly_saturday_reminders_each_once_to_group_and_duty(
     await command(
         sandbox, MODERATOR.user_id, f"/duty {number} @boris_curator @vera_curator", "Дежурят"
     )
-    services = planner.bot_data
+    runtime = planner.bot_data
     for moment, expected in [
         ((2026, 12, 4, 18, 59), 0),
         ((2026, 12, 4, 19, 0), 1),
@@ -83,9 +77,9 @@ async def test_weekly_saturday_reminders_each_once_to_group_and_duty(
         ((2026, 12, 5, 18, 50), 3),
         ((2026, 12, 5, 18, 55), 3),
     ]:
-        clock.set(*moment)
-        await send_due(planner.bot, services)
-        await send_due(planner.bot, services)
+        move(clock, *moment)
+        await send_due(planner.bot, runtime)
+        await send_due(planner.bot, runtime)
         assert len(reminders_in(sandbox, STAFF_CHAT_ID)) == expected, moment
     group = reminders_in(sandbox, STAFF_CHAT_ID)
     assert [
@@ -101,18 +95,18 @@ async def test_weekly_saturday_reminders_each_once_to_group_and_duty(
 
 
 async def test_downtime_sends_latest_missed_late_and_drops_older(
-    sandbox: Sandbox, settings: Settings, clock: Clock
+    sandbox: Sandbox, settings: Settings, clock: ManualClock
 ) -> None:
     async with running(settings, poll_timeout=1, clock=clock):
         await command(sandbox, MODERATOR.user_id, "/schedule сб 19:00 Гостиная", "Запланировано")
-        clock.set(2026, 12, 4, 18, 0)  # Friday 18:00: the bot is stopped
-    clock.set(2026, 12, 5, 18, 30)  # Saturday 18:30: started again
+        move(clock, 2026, 12, 4, 18, 0)  # Friday 18:00: the bot is stopped
+    move(clock, 2026, 12, 5, 18, 30)  # Saturday 18:30: started again
     async with running(settings, poll_timeout=1, clock=clock) as bot:
         await sandbox.telegram.wait_for(lambda: reminders_in(sandbox, STAFF_CHAT_ID), timeout=10)
         await send_due(bot.bot, bot.bot_data)
         [late] = reminders_in(sandbox, STAFF_CHAT_ID)
         assert "через 1 час" in late["text"] and "С опозданием" in late["text"]
-        clock.set(2026, 12, 5, 18, 50)
+        move(clock, 2026, 12, 5, 18, 50)
         await send_due(bot.bot, bot.bot_data)
         assert len(reminders_in(sandbox, STAFF_CHAT_ID)) == 2
         on_time = reminders_in(sandbox, STAFF_CHAT_ID)[1]
@@ -170,7 +164,7 @@ async def test_malformed_schedule_lines_get_the_right_refusal(
 
 
 async def test_reschedule_and_unschedule_move_and_remove_reminders(
-    sandbox: Sandbox, planner: OpsbotApplication, clock: Clock
+    sandbox: Sandbox, planner: OpsbotApplication, clock: ManualClock
 ) -> None:
     anna = MODERATOR.user_id
     planned = await command(sandbox, anna, "/schedule сб 19:00 Гостиная", "Запланировано")
@@ -183,7 +177,7 @@ async def test_reschedule_and_unschedule_move_and_remove_reminders(
     await command(sandbox, anna, f"/unschedule {number}", "Отменена 1")
     async with planner.bot_data.sessionmaker.begin() as session:
         assert list(await session.scalars(select(Reminder))) == []
-    clock.set(2026, 12, 6, 11, 0)
+    move(clock, 2026, 12, 6, 11, 0)
     assert await send_due(planner.bot, planner.bot_data) == 0
 
 
@@ -191,10 +185,10 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 async def test_berlin_dst_keeps_wall_clock_time(
-    sandbox: Sandbox, settings: Settings, clock: Clock
+    sandbox: Sandbox, settings: Settings, clock: ManualClock
 ) -> None:
     berlin = settings.model_copy(update={"timezone": "Europe/Berlin"})
-    clock.set(2027, 3, 18, 12, 0, zone=BERLIN)
+    move(clock, 2027, 3, 18, 12, 0, zone=BERLIN)
     async with running(berlin, poll_timeout=1, clock=clock) as bot:
         await command(
             sandbox, MODERATOR.user_id, "/schedule weekly вс 19:00 Весна", "Запланировано"
@@ -211,14 +205,14 @@ async def test_berlin_dst_keeps_wall_clock_time(
         )
         # Saturday 19:00 in Berlin (still winter time), not 24 absolute hours earlier.
         assert day_before.due_at.astimezone(BERLIN) == datetime(2027, 3, 27, 19, 0, tzinfo=BERLIN)
-        clock.set(2027, 3, 27, 19, 0, zone=BERLIN)
+        move(clock, 2027, 3, 27, 19, 0, zone=BERLIN)
         await send_due(bot.bot, bot.bot_data)
         [message] = reminders_in(sandbox, STAFF_CHAT_ID)
         assert "28.03.2027 в 19:00" in message["text"]
 
 
 async def test_planned_salon_starts_itself_or_reminds_the_moderator(
-    sandbox: Sandbox, planner: OpsbotApplication, clock: Clock
+    sandbox: Sandbox, planner: OpsbotApplication, clock: ManualClock
 ) -> None:
     from opsbot.telegram.context import OpsbotContext
 
@@ -230,12 +224,12 @@ async def test_planned_salon_starts_itself_or_reminds_the_moderator(
     await command(sandbox, anna, f"/autostart {auto} on", "начнётся сама")
     await command(sandbox, anna, "/autostart 999 on", "нет")
     context = OpsbotContext(planner)
-    clock.set(2026, 12, 5, 19, 0)
+    move(clock, 2026, 12, 5, 19, 0)
     await send_due(planner.bot, planner.bot_data, context)
     start = await said_in_group(sandbox, "Гостиная #" + auto + " «Сама» идёт до")
     assert "Обязательство" in start["text"]
     await command(sandbox, anna, "/end_salon", "завершена")
-    clock.set(2026, 12, 6, 19, 0)
+    move(clock, 2026, 12, 6, 19, 0)
     await send_due(planner.bot, planner.bot_data, context)
     await said_in_group(sandbox, f"Пора начинать гостиную #{manual}")
     await command(sandbox, anna, "/start_salon", f"Гостиная #{manual} «По команде» идёт до")
@@ -252,13 +246,26 @@ async def said_in_group(sandbox: Sandbox, text: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("bot_overrides", [{"reminder_offsets": "none"}])
 async def test_reminders_set_to_none_leave_only_the_start(
-    sandbox: Sandbox, planner: OpsbotApplication, clock: Clock
+    sandbox: Sandbox, planner: OpsbotApplication, clock: ManualClock
 ) -> None:
     """OPSBOT_REMINDER_OFFSETS=none: no reminder before a salon, but it still starts."""
     await command(sandbox, MODERATOR.user_id, "/schedule weekly сб 19:00 Тихо", "Запланировано")
     async with planner.bot_data.sessionmaker.begin() as session:
         offsets = {r.offset_minutes for r in await session.scalars(select(Reminder))}
     assert offsets == {0}
-    clock.set(2026, 12, 5, 18, 59)
+    move(clock, 2026, 12, 5, 18, 59)
     assert await send_due(planner.bot, planner.bot_data) == 0
     assert reminders_in(sandbox, STAFF_CHAT_ID) == []
+
+
+async def test_a_salon_started_on_the_spot_is_a_clash_for_planning(
+    sandbox: Sandbox, bot: OpsbotApplication
+) -> None:
+    await command(sandbox, MODERATOR.user_id, "/start_salon Экспромт 2h", "Экспромт")
+    # Half an hour from now on the museum's clock, while the salon still runs.
+    soon = (bot.bot_data.clock.now() + timedelta(minutes=30)).astimezone(bot.bot_data.settings.zone)
+    line = f"/schedule {soon:%d.%m.%Y %H:%M} Другая тема"
+    reply = await command(sandbox, MODERATOR.user_id, line, "пересекается с гостиной")
+    assert "Экспромт" in reply["text"]
+    async with bot.bot_data.sessionmaker.begin() as session:
+        assert len(list(await session.scalars(select(Salon)))) == 1

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from opsbot.app import poll_interval
 from opsbot.emulators.sandbox import MODERATOR, STAFF_CHAT_ID, Sandbox
 from opsbot.telegram.context import OpsbotApplication
+from opsbot.telegram.x_polling import poll_interval
 from tests.integration.helpers import buttons, press_and_wait, wait_for_cards
 from tests.integration.test_salons import command, said
 
@@ -13,10 +13,10 @@ async def test_announcement_prompts_late_questions_and_winners(
     sandbox: Sandbox, bot: OpsbotApplication
 ) -> None:
     anna = MODERATOR.user_id
-    services = bot.bot_data
-    assert poll_interval(services) == services.settings.poll_idle_seconds
+    runtime = bot.bot_data
+    assert poll_interval(runtime) == runtime.settings.poll_idle_seconds
     await command(sandbox, anna, "/start_salon Традиции 1h", "Обязательство")
-    assert poll_interval(services) == services.settings.poll_live_seconds
+    assert poll_interval(runtime) == runtime.settings.poll_live_seconds
     preview = await said(sandbox, "Объявление для X")
     assert "/280" in preview["text"]
     await press_and_wait(sandbox, anna, preview, "Опубликовать")
@@ -40,7 +40,7 @@ async def test_announcement_prompts_late_questions_and_winners(
     [card] = await wait_for_cards(sandbox, 1)
     assert "🎙 Гостиная #1.1" in card["text"]
     await command(sandbox, anna, "/end_salon", "завершена")
-    assert poll_interval(services) == services.settings.poll_idle_seconds
+    assert poll_interval(runtime) == runtime.settings.poll_idle_seconds
     sandbox.x.visitor_posts("olga", "@museum Опоздала, но спрошу #museumsalon")
     late = (await wait_for_cards(sandbox, 2))[1]
     assert "после её окончания" in late["text"]

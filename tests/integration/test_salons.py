@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from opsbot import verify
+from opsbot.clock import ManualClock
 from opsbot.db.base import utcnow
 from opsbot.db.models import Draw, Question, Salon
 from opsbot.emulators.sandbox import CURATOR_EN, CURATOR_RU, MODERATOR, STAFF_CHAT_ID, Sandbox
@@ -19,7 +20,13 @@ from opsbot.runtime import running
 from opsbot.services import lottery
 from opsbot.settings import Settings
 from opsbot.telegram.context import OpsbotApplication
-from tests.integration.helpers import bot_messages, cards, one_card_each, wait_for_cards
+from tests.integration.helpers import (
+    bot_messages,
+    cards,
+    one_card_each,
+    settled,
+    wait_for_cards,
+)
 
 
 async def said(
@@ -33,6 +40,19 @@ async def said(
 
     found.__name__ = f"bot_said_{text[:30]!r}"
     return await sandbox.telegram.wait_for(found, timeout)  # type: ignore[no-any-return]
+
+
+async def salon_timers_done(bot: OpsbotApplication) -> None:
+    """No salon warning or end is scheduled any more (a stop waits for those running), and
+    what they asked of the outbox and the card queue has gone out."""
+    assert bot.job_queue is not None
+    jobs = bot.job_queue
+    for _attempt in range(400):
+        if not jobs.jobs(r"^salon-"):
+            await settled(bot)
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"salon timers still scheduled: {[j.name for j in jobs.jobs()]}")
 
 
 def last_id(sandbox: Sandbox) -> int:
@@ -206,31 +226,34 @@ def forum() -> bool:
 
 
 async def test_restart_mid_salon_resumes_topic_and_timers_once(
-    sandbox: Sandbox, settings: Settings
+    sandbox: Sandbox, settings: Settings, clock: ManualClock
 ) -> None:
     anna = MODERATOR.user_id
-    async with running(settings, poll_timeout=1):
+    async with running(settings, poll_timeout=1, clock=clock):
         await command(sandbox, anna, "/start_salon Вечер 1h", "Обязательство")
-    # While the bot is down, its salon is nearly over: 4 s left, the warning due already.
-    engine_settings = settings
-    async with running(engine_settings, poll_timeout=1) as bot:
+    # While the bot is down, its salon is nearly over: 5 minutes left, the warning due already.
+    async with running(settings, poll_timeout=1, clock=clock) as bot:
         async with bot.bot_data.sessionmaker.begin() as session:
             await session.execute(
-                update(Salon).values(planned_end_at=utcnow() + timedelta(seconds=4))
+                update(Salon).values(planned_end_at=clock.now() + timedelta(minutes=5))
             )
             salon = await session.scalar(select(Salon))
         assert salon is not None and salon.thread_id is not None
-    async with running(settings, poll_timeout=1) as bot:
+    async with running(settings, poll_timeout=1, clock=clock) as bot:
         assert bot.bot_data.live_salon_id == salon.id
         sandbox.x.visitor_posts("ivan", "@museum В какой зал идти? #museumsalon")
         [card] = await wait_for_cards(sandbox, 1)
         assert card["message_thread_id"] == salon.thread_id
         assert "Гостиная #" in card["text"]
         await said(sandbox, "закончится через 10 минут")
+        # The end keeps to the bot's clock: five minutes on it, not on the wall.
+        assert bot.bot_data.live_salon_id == salon.id
+        clock.advance(timedelta(minutes=5).total_seconds())
         await said(sandbox, "завершена", timeout=15)
-        await asyncio.sleep(1)
-    async with running(settings, poll_timeout=1):
-        await asyncio.sleep(2)
+        await salon_timers_done(bot)
+    async with running(settings, poll_timeout=1, clock=clock) as bot:
+        # An ended salon arms nothing at start; anything armed would run before the stop.
+        await salon_timers_done(bot)
     warnings = [m for m in bot_messages(sandbox) if "закончится через 10 минут" in m["text"]]
     endings = [m for m in bot_messages(sandbox) if "завершена" in m["text"]]
     assert len(warnings) == 1 and len(endings) == 1

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 import pytest
 
-from opsbot.db.base import utcnow
+from opsbot.clock import ManualClock
 from opsbot.emulators.sandbox import Sandbox
 from opsbot.runtime import running
 from opsbot.settings import Settings
@@ -19,22 +18,17 @@ NOTICE = "Telegram был недоступен"
 
 
 async def test_a_long_outage_is_told_once_when_telegram_is_back(
-    sandbox: Sandbox, settings: Settings, caplog: pytest.LogCaptureFixture
+    sandbox: Sandbox, settings: Settings, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ahead = timedelta(0)
-
-    def clock() -> datetime:
-        return utcnow() + ahead
-
     port = urlparse(sandbox.telegram.base_url).port
     async with running(settings, poll_timeout=1, clock=clock) as bot:
-        services = bot.bot_data
+        runtime = bot.bot_data
         await sandbox.telegram.wait_for(
             lambda: any(r.endpoint == "getUpdates" for r in sandbox.telegram.requests)
         )
         await sandbox.telegram.stop()
-        await sandbox.x.wait_for(lambda: services.telegram_down_since is not None, timeout=15)
-        ahead = timedelta(minutes=3)
+        await sandbox.x.wait_for(lambda: runtime.telegram_down_since is not None, timeout=15)
+        clock.advance(3 * 60)
         await sandbox.telegram.start(port=port or 0)
         assert bot.job_queue is not None
         [job] = bot.job_queue.get_jobs_by_name(heartbeats.JOB)

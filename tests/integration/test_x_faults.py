@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from yarl import URL
 
+from opsbot.clock import ManualClock
 from opsbot.db.engine import create_engine, create_sessionmaker
 from opsbot.db.migrate import upgrade
 from opsbot.db.models import Question, XCursor
@@ -31,6 +32,8 @@ from opsbot.telegram.context import OpsbotApplication
 from tests.integration.helpers import (
     bot_messages,
     message_by_id,
+    next_attempt,
+    next_read,
     press_and_wait,
     wait_for_cards,
     write_answer,
@@ -45,6 +48,8 @@ UNREACHABLE = "X cannot be reached"
 REACHABLE = "X is reachable again"
 GAP = "can no longer be read"
 QUEUED = "wait in the queue"
+# X's refusals of the museum itself: keys, app enrolment, credits.
+REFUSED = (401, 402, 403)
 
 
 @pytest.fixture
@@ -94,6 +99,15 @@ async def wait_for_calls(sandbox: Sandbox, status: int, count: int) -> list[Logg
 
     enough.__name__ = f"{count}_calls_answered_{status}"
     return list(await sandbox.x.wait_for(enough, timeout=30))
+
+
+async def read_until_refused(
+    bot: OpsbotApplication, clock: ManualClock, sandbox: Sandbox, status: int, count: int
+) -> None:
+    """Move the clock from read to read, each at the moment the bot chose, until X has
+    refused `count` of them (the request times, on the same clock, show the waits)."""
+    while len(calls(sandbox, status)) < count:
+        await next_read(bot, clock)
 
 
 def assert_backs_off(times: list[float]) -> None:
@@ -206,7 +220,7 @@ async def test_after_a_quiet_week_an_old_search_cursor_resumes_without_a_gap(
 
 
 async def test_spent_credits_pause_reading_alert_once_keep_the_cursor_and_lose_nothing(
-    sandbox: Sandbox, bot: OpsbotApplication
+    sandbox: Sandbox, bot: OpsbotApplication, clock: ManualClock
 ) -> None:
     sandbox.x.visitor_posts("ivan", "@museum Before the credits ran out #museumsalon")
     await wait_for_questions(bot, 1)
@@ -215,14 +229,19 @@ async def test_spent_credits_pause_reading_alert_once_keep_the_cursor_and_lose_n
         sandbox.x.visitor_posts(f"tag{n}", f"Hashtag question {n} #museumsalon")
     spent = await wait_for_notice(sandbox, SPENT)
     assert "developer console" in spent
-    refused = await wait_for_calls(sandbox, 402, 5)
-    assert_backs_off([r.at for r in refused[:5]])
+    await read_until_refused(bot, clock, sandbox, 402, 5)
+    assert_backs_off([r.at for r in calls(sandbox, 402)[:5]])
     sandbox.x.set_account(credits=True)
+    await next_read(bot, clock)
     await wait_for_notice(sandbox, CREDITS_BACK)
     await wait_for_questions(bot, 131)
     assert {f"Hashtag question {n} #museumsalon" for n in range(130)} <= await stored_texts(bot)
     assert len(notices(sandbox, SPENT)) == 1
     assert len(notices(sandbox, CREDITS_BACK)) == 1
+
+
+def refusals(sandbox: Sandbox) -> list[LoggedRequest]:
+    return [r for r in sandbox.x.requests if r.endpoint == "createPosts" and r.status in REFUSED]
 
 
 def refuse_keys(sandbox: Sandbox) -> Callable[[], None]:
@@ -243,6 +262,7 @@ def refuse_app(sandbox: Sandbox) -> Callable[[], None]:
 async def test_refused_keys_or_app_back_off_alert_once_and_resume(
     sandbox: Sandbox,
     bot: OpsbotApplication,
+    clock: ManualClock,
     refuse: Callable[[Sandbox], Callable[[], None]],
     status: int,
     told: str,
@@ -253,9 +273,10 @@ async def test_refused_keys_or_app_back_off_alert_once_and_resume(
     for n in range(5):
         sandbox.x.visitor_posts(f"tag{n}", f"Hashtag question {n} #museumsalon")
     await wait_for_notice(sandbox, told)
-    refused = await wait_for_calls(sandbox, status, 5)
-    assert_backs_off([r.at for r in refused[:5]])
+    await read_until_refused(bot, clock, sandbox, status, 5)
+    assert_backs_off([r.at for r in calls(sandbox, status)[:5]])
     restore()
+    await next_read(bot, clock)
     await wait_for_notice(sandbox, KEYS_BACK)
     await wait_for_questions(bot, 6)
     assert len(notices(sandbox, told)) == 1
@@ -279,11 +300,10 @@ def spend_credits(sandbox: Sandbox) -> Callable[[], None]:
 async def test_a_post_refused_for_the_museum_not_the_answer_waits_with_the_real_reason(
     sandbox: Sandbox,
     bot: OpsbotApplication,
+    clock: ManualClock,
     refuse: Callable[[Sandbox], Callable[[], None]],
     waiting: str,
 ) -> None:
-    bot.bot_data.publisher.auth_retry = timedelta(seconds=1)
-    bot.bot_data.outbox.check_seconds = 0.3
     question = sandbox.x.visitor_posts("ivan", "@museum When was it built? #museumsalon")
     [card] = await wait_for_cards(sandbox, 1)
     preview = await write_answer(
@@ -297,7 +317,11 @@ async def test_a_post_refused_for_the_museum_not_the_answer_waits_with_the_real_
     assert shown
     assert "Not posted" not in message_by_id(sandbox, preview["message_id"])["text"]
     await wait_for_notice(sandbox, QUEUED)
+    # Refused again at the next attempt: still one notice.
+    await next_attempt(bot, clock)
+    await sandbox.x.wait_for(lambda: len(refusals(sandbox)) >= 2)
     restore()
+    await next_attempt(bot, clock)
     await sandbox.telegram.wait_for(
         lambda: "Answered by Boris" in message_by_id(sandbox, card["message_id"])["text"],
         timeout=20,
@@ -307,8 +331,35 @@ async def test_a_post_refused_for_the_museum_not_the_answer_waits_with_the_real_
     assert len(notices(sandbox, QUEUED)) == 1
 
 
+async def test_a_refusal_for_credits_older_than_a_read_that_worked_is_not_news(
+    sandbox: Sandbox, bot: OpsbotApplication
+) -> None:
+    """The credits were topped up while X was refusing the post: the museum was read with
+    success after the post was sent, so the refusal is old news, not a notice."""
+    question = sandbox.x.visitor_posts("ivan", "@museum When was it built? #museumsalon")
+    [card] = await wait_for_cards(sandbox, 1)
+    preview = await write_answer(
+        sandbox, CURATOR_EN.user_id, card, "In 1872.", answer_label="Answer"
+    )
+    # X holds the post's answer back, then refuses it for spent credits.
+    sandbox.x.inject_fault(Fault(endpoint="createPosts", status=402, delay=3.0))
+    await press_and_wait(sandbox, CURATOR_EN.user_id, preview, "Post")
+    await sandbox.x.wait_for(lambda: any(r.endpoint == "createPosts" for r in sandbox.x.requests))
+    # Meanwhile X answers a read sent after the post.
+    assert await bot.bot_data.gateway.followers() >= 0
+    await sandbox.x.wait_for(lambda: refusals(sandbox))
+    await sandbox.telegram.wait_for(
+        lambda: "Answered by Boris" in message_by_id(sandbox, card["message_id"])["text"],
+        timeout=20,
+    )
+    replies = [p for p in sandbox.x.museum_posts() if p["in_reply_to_tweet_id"] == question["id"]]
+    assert len(replies) == 1
+    assert notices(sandbox, SPENT) == []
+    assert notices(sandbox, CREDITS_BACK) == []
+
+
 async def test_an_outage_is_retried_quietly_told_once_and_loses_nothing(
-    sandbox: Sandbox, bot: OpsbotApplication, caplog: pytest.LogCaptureFixture
+    sandbox: Sandbox, bot: OpsbotApplication, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     sandbox.x.visitor_posts("ivan", "@museum Before the outage #museumsalon")
     await wait_for_questions(bot, 1)
@@ -326,15 +377,15 @@ async def test_an_outage_is_retried_quietly_told_once_and_loses_nothing(
         ]
 
     await wait_for_notice(sandbox, UNREACHABLE)
-    # X may have gone away between the two reads of a poll: wait for three refused mentions
-    # reads, so the back-off between them can be measured.
-    await sandbox.telegram.wait_for(lambda: len(tries()) >= 3, timeout=30)
+    # The next reads, each at the moment the bot chose: the waits between them grow.
+    waits = [await next_read(bot, clock) for _read in range(3)]
     await sandbox.x.start(port=port)
+    await next_read(bot, clock)
     await wait_for_notice(sandbox, REACHABLE)
     await wait_for_questions(bot, 31)
     ours = [r for r in caplog.records if r.name.startswith("opsbot")]
     assert [r for r in ours if r.levelno >= logging.ERROR or r.exc_info] == []
     assert len(tries()) >= 3
-    assert_backs_off(tries()[:3])
+    assert_backs_off(list(itertools.accumulate(waits, initial=0.0)))
     assert len(notices(sandbox, UNREACHABLE)) == 1
     assert len(notices(sandbox, REACHABLE)) == 1

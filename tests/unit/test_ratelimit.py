@@ -7,9 +7,10 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from telegram.error import RetryAfter
 
-from opsbot.telegram.ratelimit import BACKGROUND, Pace, PacedRateLimiter
+from opsbot.telegram.ratelimit import BACKGROUND, BotStopping, Pace, PacedRateLimiter
 
 GROUP = {"chat_id": -100123}
 
@@ -103,3 +104,62 @@ async def test_people_go_before_the_card_backlog() -> None:
     # The backlog may use 3 of the 5 slots of the first window; the preview takes the 4th.
     assert order.index("preview") == 3
     assert sorted(order) == sorted(["preview", *(f"card{n}" for n in range(15))])
+
+
+async def test_a_private_chat_gets_about_one_message_a_second() -> None:
+    limiter = PacedRateLimiter(global_rate=100, private_rate=1, private_period=0.3)
+    starts: dict[int, list[float]] = {42: [], 43: []}
+
+    async def call(chat: int) -> bool:
+        starts[chat].append(time.monotonic())
+        return True
+
+    await asyncio.gather(
+        *(
+            limiter.process_request(call, (chat,), {}, "sendMessage", {"chat_id": chat}, None)
+            for chat in (42, 43, 42, 43, 42)
+        )
+    )
+    assert all(b - a >= 0.3 - 0.01 for a, b in zip(starts[42], starts[42][1:], strict=False))
+    # Each person's chat has its own window: the first messages to both went at once.
+    assert abs(starts[42][0] - starts[43][0]) < 0.1
+
+
+async def test_closing_turns_away_waiting_sends_and_lets_the_one_in_flight_finish() -> None:
+    limiter = PacedRateLimiter(group_rate=1, group_period=60, global_rate=100)
+    release = asyncio.Event()
+    calls: list[str] = []
+
+    async def call(name: str) -> dict[str, Any]:
+        calls.append(name)
+        if name == "in flight":
+            await release.wait()
+            return {"ok": True}
+        raise RetryAfter(timedelta(seconds=60))
+
+    def send(name: str, chat: dict[str, Any], pace: Pace | None) -> asyncio.Task[Any]:
+        return asyncio.create_task(
+            limiter.process_request(call, (name,), {}, "sendMessage", chat, pace)
+        )
+
+    in_flight = send("in flight", GROUP, None)
+    await asyncio.sleep(0.01)
+    for_the_window = send("for the window", GROUP, BACKGROUND)
+    flooded = send("flooded", {"chat_id": 42}, None)
+    after_the_flood = send("after the flood", {"chat_id": 43}, None)
+    # Each reaches its wait without blocking on anything else.
+    await asyncio.sleep(0.05)
+    assert limiter.holding == 3
+    started = time.monotonic()
+    limiter.close()
+    for waiting in (for_the_window, after_the_flood):
+        with pytest.raises(BotStopping):
+            await waiting
+    with pytest.raises(BotStopping):
+        await flooded
+    assert time.monotonic() - started < 1.0
+    assert calls == ["in flight", "flooded"]
+    release.set()
+    assert await in_flight == {"ok": True}
+    with pytest.raises(BotStopping):
+        await send("after closing", {"chat_id": 44}, None)

@@ -21,9 +21,10 @@ from opsbot.emulators.telegram.world import _Chat, _File, _Poll, _Query, _Update
 class TelegramEmulator(ControlApi, BotApi):
     """The Telegram Bot API and the people around the bot, in one process.
 
-    `group_limit` and `global_limit` are (messages, seconds) sliding windows for sendMessage,
-    sendDocument, editMessageText and editMessageReplyMarkup: per group chat, and over all
-    chats. `callback_timeout` is how long a callback query may wait for its answer.
+    `group_limit`, `private_limit` and `global_limit` are (messages, seconds) sliding windows
+    for sendMessage, sendDocument, editMessageText and editMessageReplyMarkup: per group chat,
+    per private chat, and over all chats. `callback_timeout` is how long a callback query may
+    wait for its answer.
     `privacy_mode` (on by default, as for a new bot) lets a bot that is a plain member of a
     group see only commands, replies to its messages and service messages; an administrator
     sees everything. `clock` drives dates, windows and timeouts, so tests can move time.
@@ -37,6 +38,7 @@ class TelegramEmulator(ControlApi, BotApi):
         bot_username: str = "opsbot_test_bot",
         bot_first_name: str = "Opsbot",
         group_limit: tuple[int, float] = (20, 60.0),
+        private_limit: tuple[int, float] = (1, 1.0),
         global_limit: tuple[int, float] = (30, 1.0),
         callback_timeout: float = 15.0,
         privacy_mode: bool = True,
@@ -47,6 +49,7 @@ class TelegramEmulator(ControlApi, BotApi):
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.group_limit = group_limit
+        self.private_limit = private_limit
         self.global_limit = global_limit
         self.callback_timeout = callback_timeout
         self.privacy_mode = privacy_mode

@@ -1,7 +1,8 @@
 """Telegram's limits: the sizes and counts it enforces, and its flood control.
 
 Flood control counts the calls that post or change messages (`COUNTED_METHODS`) in sliding
-windows, per group chat and over all chats; a full window answers 429 with retry_after and binds
+windows, per group chat, per private chat (about one message a second, Telegram's advice for a
+chat with a person) and over all chats; a full window answers 429 with retry_after and binds
 that scope until it passes. A counted call made while a retry_after binds is refused again and
 recorded in `violations`: a bot must wait a 429 out, not retry into it.
 """
@@ -38,11 +39,12 @@ COUNTED_METHODS = frozenset(
 class FloodControl(EmulatorServer):
     """Sliding windows of counted calls and the retry_after penalties they set, per scope.
 
-    The scope is a group chat's id, or None for all chats together. `TelegramEmulator.__init__`
+    The scope is a chat's id, or None for all chats together. `TelegramEmulator.__init__`
     sets the attributes.
     """
 
     group_limit: tuple[int, float]
+    private_limit: tuple[int, float]
     global_limit: tuple[int, float]
     violations: list[str]
     _windows: dict[int | None, deque[float]]
@@ -57,7 +59,7 @@ class FloodControl(EmulatorServer):
         now = self.clock()
         chat_id = _as_int(raw_chat_id)
         scopes: list[int | None] = [None]
-        if chat_id is not None and chat_id < 0:
+        if chat_id is not None:
             scopes.append(chat_id)
         for scope in scopes:
             until = self._penalties.get(scope, 0.0)
@@ -75,8 +77,7 @@ class FloodControl(EmulatorServer):
         """Count a message about to be sent or changed; 429 when a window is full."""
         now = self.clock()
         scopes: list[tuple[int | None, tuple[int, float]]] = [(None, self.global_limit)]
-        if chat_id < 0:
-            scopes.append((chat_id, self.group_limit))
+        scopes.append((chat_id, self.group_limit if chat_id < 0 else self.private_limit))
         for scope, (limit, window) in scopes:
             sent = self._windows.setdefault(scope, deque())
             while sent and sent[0] <= now - window:

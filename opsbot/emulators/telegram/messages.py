@@ -161,10 +161,11 @@ class Messages(Methods, Markup, FloodControl):
         if text is not None and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
             raise _bad("MESSAGE_TOO_LONG")
         url = params.string("url")
+        # Only a deep link into this bot: a start payload is 1-64 of A-Z, a-z, 0-9, _ and -.
         if url is not None and not re.fullmatch(
-            rf"(https?://)?t\.me/{re.escape(self.bot_username)}\?start=[\w-]{{0,64}}",
+            rf"(https?://)?t\.me/{re.escape(self.bot_username)}\?start=[A-Za-z0-9_-]{{1,64}}",
             url,
-            flags=re.IGNORECASE,
+            flags=re.IGNORECASE | re.ASCII,
         ):
             raise _bad("URL_INVALID")
         query = self.callback_queries.get(query_id or "")

@@ -7,6 +7,8 @@ the updates the bot would get, as Telegram does.
 
 from __future__ import annotations
 
+import re
+
 from opsbot.emulators.telegram import formatting as th
 from opsbot.emulators.telegram.limits import MAX_TEXT_LENGTH
 from opsbot.emulators.telegram.wire import JSON
@@ -242,6 +244,9 @@ class People(World):
             raise ValueError("bots do not type messages")
         if chat_id == user_id:
             chat = self._private_chat(user_id)
+            if chat.blocked:
+                # Writing again means unblocking ("Restart"): the bot is told, as on Telegram.
+                self._queue_my_chat_member(chat, user_id, _Member("kicked"), _Member("member"))
             chat.started = True
             chat.blocked = False
         else:
@@ -267,6 +272,18 @@ class People(World):
         else:
             self._touch()
         return api
+
+    def user_starts_bot(self, user_id: int, payload: str | None = None) -> JSON:
+        """A person presses Start in the bot's chat, or opens t.me/<bot>?start=<payload>.
+
+        Telegram sends the bot "/start" or "/start <payload>"; a payload is 1-64 characters of
+        A-Z, a-z, 0-9, _ and -, or the link does not open the bot at all.
+        """
+        if payload is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", payload):
+            raise ValueError("a start payload is 1-64 characters of A-Z, a-z, 0-9, _ and -")
+        return self.user_sends(
+            user_id, user_id, "/start" if payload is None else f"/start {payload}"
+        )
 
     def user_presses(
         self,
@@ -347,11 +364,18 @@ class People(World):
         return []
 
     def chat_view(
-        self, chat_id: int, *, thread_id: int | None = None, include_deleted: bool = False
+        self,
+        chat_id: int,
+        *,
+        thread_id: int | None = None,
+        include_deleted: bool = False,
+        after: int = 0,
     ) -> list[JSON]:
-        """The chat as a person sees it, oldest first.
+        """The chat as a person sees it, oldest first; with `after`, only the messages whose
+        id is greater (rendering a long chat again and again is slow).
 
-        Each entry: message_id, from, date, text (the visible text: a caption for a document,
+        Each entry: message_id, from, date, sent_at (the emulator's clock when it was stored,
+        to the microsecond), text (the visible text: a caption for a document,
         what a client writes for a service message, never None), entities, html (the text
         rendered back to Telegram HTML), reply_markup (as sent, ForceReply included),
         reply_to_message_id, message_thread_id, edited, edit_history (earlier texts), deleted,
@@ -362,7 +386,7 @@ class People(World):
             raise ValueError(f"no chat {chat_id}")
         view = []
         for message in sorted(chat.messages.values(), key=lambda m: m.message_id):
-            if message.deleted and not include_deleted:
+            if message.message_id <= after or (message.deleted and not include_deleted):
                 continue
             if thread_id is not None and message.thread_id != thread_id:
                 continue
@@ -385,6 +409,7 @@ class People(World):
                     "message_id": message.message_id,
                     "from": dict(self.users[message.from_id]),
                     "date": message.date,
+                    "sent_at": message.sent_at,
                     "text": text,
                     "entities": [dict(e) for e in entities],
                     "html": th.entities_to_html(text, entities),

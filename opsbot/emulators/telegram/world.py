@@ -75,6 +75,8 @@ class _Message:
     deleted: bool = False
     service: JSON = field(default_factory=dict)
     link_preview_options: JSON | None = None
+    # When it was stored, to the microsecond (`date` is whole seconds, as Telegram sends it).
+    sent_at: float = 0.0
 
 
 @dataclass
@@ -229,7 +231,7 @@ class World(EmulatorServer):
             date=int(self.clock()), text=text, entities=list(entities or []), caption=caption,
             caption_entities=list(caption_entities or []), document=document,
             reply_markup=reply_markup, reply_to=reply_to, thread_id=thread_id,
-            is_topic_message=is_topic, service=dict(service or {}),
+            is_topic_message=is_topic, service=dict(service or {}), sent_at=self.clock(),
         )  # fmt: skip
         chat.next_message_id += 1
         chat.messages[message.message_id] = message

@@ -8,17 +8,22 @@ length, and the February 2026 reply restriction is enforced. Answers follow the 
 X API v2 OpenAPI description (`x-api-v2-openapi.json`), with the field names X actually sends
 to tweepy (`tweet.fields`, `referenced_tweets`, `includes.tweets`, `edit_history_tweet_ids`).
 
-Like X, the emulator rewrites what it stores: URLs become 23-character `https://t.co/...`
-links (the entity keeps `expanded_url`), a reply to someone else's post gets the leading
-`@author ` that X auto-populates (`display_text_range` starts after it), and a retweet's text
-is `RT @author: original text`. Compare the text you sent with `display_text_range` in mind.
-A hidden post (`hide_post`) leaves search and the mentions timeline but stays readable by id
-and on its author's timeline; a deleted one is gone everywhere. Problem `type`s use the
-spec's `https://api.x.com/2/problems/...`; whole-request failures (401, 429, 5xx, duplicate
-and reply-restriction 403s) are X's `about:blank` problems. The developer account can be put
-in the states X refuses every call in: an app not enrolled for API access (403 with reason
-`client-not-enrolled`) and spent pay-per-use credits (402 `credits-depleted`), until the
-account is fixed again (`set_account`, or `/control/account`).
+Like X, the emulator rewrites what it stores: URLs become 23-character `https://t.co/...` links
+(the entity keeps `expanded_url`), a reply to someone else's post gets the leading `@author `
+that X auto-populates (`display_text_range` starts after it), and a retweet's text is `RT
+@author: original text`. Compare the text you sent with `display_text_range` in mind. A hidden
+post (`hide_post`) leaves search and the mentions timeline but stays readable by id and on its
+author's timeline; a deleted one is gone everywhere. The posts of an account made protected
+(`set_protected`) leave search and the mentions timeline, and answer a lookup by id with X's
+`not-authorized-for-resource` error (the museum follows nobody); a deleted post's lookup
+answers `resource-not-found`. Posts carry X's `public_metrics` (replies, quotes and reposts
+counted as they happen; views, likes and bookmarks set with `set_post_metrics`), users theirs
+(`set_followers`). Problem `type`s use the spec's `https://api.x.com/2/problems/...`;
+whole-request failures (401, 429, 5xx, duplicate and reply-restriction 403s) are X's
+`about:blank` problems. The developer account can be put in the states X refuses every call in:
+an app not enrolled for API access (403 with reason `client-not-enrolled`) and spent
+pay-per-use credits (402 `credits-depleted`), until the account is fixed again (`set_account`,
+or `/control/account`).
 
 Recent search understands keywords, "exact phrases", #hashtags (case-insensitive), @mentions,
 $cashtags, from:, to:, retweets_of:, conversation_id:, in_reply_to_tweet_id:,
@@ -31,6 +36,8 @@ those 7 days, or both of them at once. The mentions timeline takes any `since_id
 Served X operations (operationId, path, auth, default limit per 15 min app / user):
 
     getUsersMe        GET    /2/users/me           user only    - / 75
+    getUsersById      GET    /2/users/:id          app or user  300 / 900
+    getUsersByUsername GET   /2/users/by/username/:username app or user 300 / 900
     getUsersMentions  GET    /2/users/:id/mentions app or user  450 / 300
     getUsersPosts     GET    /2/users/:id/tweets   app or user  10000 / 900
     searchPostsRecent GET    /2/tweets/search/recent app or user 450 / 300
@@ -38,6 +45,25 @@ Served X operations (operationId, path, auth, default limit per 15 min app / use
     getPostsByIds     GET    /2/tweets?ids=        app or user  3500 / 5000
     createPosts       POST   /2/tweets             user only    - / 100
     deletePosts       DELETE /2/tweets/:id         user only    - / 50
+    getUsage          GET    /2/usage/tweets       app only     50 / -
+
+OAuth 1.0a PIN flow (`oauth.py`), as X serves it, form-encoded answers, 401 on anything wrong:
+
+    POST /oauth/request_token   signed with the app's keys, oauth_callback=oob
+                                -> oauth_token, oauth_token_secret, oauth_callback_confirmed
+    GET  /oauth/authorize?oauth_token=   the page a person allows the app on (HTML)
+    POST /oauth/access_token    signed with the request token, oauth_verifier=PIN
+                                -> oauth_token, oauth_token_secret, user_id, screen_name
+    The access token then signs calls as that account: its posts, its reply restriction.
+
+Reads are billed as X bills them: each post in an answer's `data` once per UTC day, an empty
+answer nothing; `getUsage` reports it (`days` 1-90, `usage.fields`), and `billed_reads()`
+tells it in-process.
+
+Every answer that hands out posts (mentions, a user's posts, search, lookups by id) is also
+written down in `XEmulator.reads` as a `PostsRead`: when, which operation, which post ids
+(those in `includes.tweets` apart), before the once-a-day rule; so a run can count how often
+the bot read each post, which the bill no longer shows.
 
 Control API (JSON, no auth, no rate limits; for `opsbot sandbox` and the demo). Errors answer
 `{"error": "<why>"}` with status 400 or 404.
@@ -64,6 +90,10 @@ Control API (JSON, no auth, no rate limits; for `opsbot sandbox` and the demo). 
     POST   /control/account   {"enrolled"?: bool, "credits"?: bool}
                               -> 200 {"data": {"enrolled", "credits"}}; while not enrolled
                               every call is 403 client-not-enrolled, without credits 402
+    POST   /control/oauth/authorize {"oauth_token": str, "username": str}
+                              the person signs in as `username` and allows the app
+                              -> 200 {"data": {"oauth_verifier": PIN}}; 404 for an unknown
+                              or expired request token or user
     DELETE /control/faults    -> 200 {"data": {"cleared": n}}
     GET    /control/requests  -> 200 {"data": [{"at", "endpoint", "params", "status"}, ...],
                                       "violations": [str, ...]}
@@ -74,8 +104,9 @@ links and the language guess; ``dates.py`` snowflake ids and timestamps; ``searc
 recent-search query language; ``params.py`` request parameters as X validates them;
 ``problems.py`` X's problem bodies; ``render.py`` posts and users with the fields asked for,
 expansions and pages; ``auth.py`` the bearer token and OAuth 1.0a; ``limits.py`` the rate-limit
-windows; ``operations.py`` the X operations; ``server.py`` the API over HTTP, account states
-and faults; ``control.py`` the control API above.
+windows; ``usage.py`` what X bills and its usage report; ``operations.py`` the X
+operations; ``server.py`` the API over HTTP, account states and faults; ``control.py`` the
+control API above.
 """
 
 from __future__ import annotations
@@ -87,6 +118,7 @@ from opsbot.emulators.x.problems import (
     REPLY_MISSING_DETAIL,
     REPLY_RESTRICTED_DETAIL,
 )
+from opsbot.emulators.x.server import PostsRead
 from opsbot.emulators.x.text import extract_entities
 
 __all__ = [
@@ -94,6 +126,7 @@ __all__ = [
     "REPLY_MISSING_DETAIL",
     "REPLY_RESTRICTED_DETAIL",
     "USER_ONLY",
+    "PostsRead",
     "XEmulator",
     "extract_entities",
 ]

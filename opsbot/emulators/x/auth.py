@@ -1,4 +1,5 @@
-"""Who is calling: the app, by its bearer token, or the museum's account, by OAuth 1.0a.
+"""Who is calling: the app, by its bearer token, or an account, by OAuth 1.0a: the museum's
+own, or one that authorised the app through the PIN flow.
 
 Signatures are verified against the URL the client signed (`https://api.twitter.com/...`), not
 the loopback one; a timestamp off by more than five minutes and a replayed nonce are refused.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hmac
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -31,13 +33,17 @@ class _Identity:
 
 
 class Auth(World):
-    """Authenticates a request; `XEmulator.__init__` sets the keys."""
+    """Authenticates a request; `XEmulator.__init__` sets the keys.
+
+    Access tokens are the museum's own (set at start) and those handed out by the PIN flow
+    (`oauth.py`): each signs as its own account.
+    """
 
     _bearer_token: str
     _api_key: str
     _api_secret: str
-    _access_token: str
-    _access_token_secret: str
+    # access token -> (its secret, the account it acts for)
+    _access_tokens: dict[str, tuple[str, str]]
     _nonces: dict[str, float]
 
     async def _authenticate(self, request: web.Request) -> _Identity:
@@ -45,46 +51,63 @@ class Auth(World):
         if header.startswith("Bearer "):
             if hmac.compare_digest(header[7:].encode(), self._bearer_token.encode()):
                 return _Identity("app", "")
-        elif header[:6].lower() == "oauth " and await self._oauth_ok(request, header):
-            return _Identity("user", self._museum_id)
+        elif header[:6].lower() == "oauth ":
+            oauth = await self._signed(request, header, self._access_secret)
+            if oauth is not None:
+                return _Identity("user", self._access_tokens[oauth["oauth_token"]][1])
         raise _ApiError(401, _about_blank(401))
 
-    async def _oauth_ok(self, request: web.Request, header: str) -> bool:
+    def _access_secret(self, token: str | None) -> str | None:
+        known = self._access_tokens.get(token or "")
+        return known[0] if known is not None else None
+
+    async def _signed(
+        self,
+        request: web.Request,
+        header: str,
+        token_secret: Callable[[str | None], str | None],
+        *,
+        needs_token: bool = True,
+    ) -> dict[str, str] | None:
+        """The request's OAuth parameters when its signature holds, else None.
+
+        `token_secret` gives the secret of the token it names (None: no such token); a
+        request for a request token (`needs_token=False`) is signed with the app's secret alone.
+        """
         try:
             oauth = {
                 k: oauth_utils.unescape(v)
                 for k, v in oauth_utils.parse_authorization_header(header)
             }
         except ValueError:
-            return False
+            return None
         needed = (
             "oauth_consumer_key",
-            "oauth_token",
             "oauth_signature_method",
             "oauth_timestamp",
             "oauth_nonce",
             "oauth_signature",
-        )
+        ) + (("oauth_token",) if needs_token else ())
         if any(name not in oauth for name in needed):
-            return False
+            return None
         if (
             oauth["oauth_signature_method"] != "HMAC-SHA1"
             or oauth.get("oauth_version", "1.0") != "1.0"
         ):
-            return False
-        if not (
-            hmac.compare_digest(oauth["oauth_consumer_key"].encode(), self._api_key.encode())
-            and hmac.compare_digest(oauth["oauth_token"].encode(), self._access_token.encode())
-        ):
-            return False
+            return None
+        if not hmac.compare_digest(oauth["oauth_consumer_key"].encode(), self._api_key.encode()):
+            return None
+        secret = token_secret(oauth.get("oauth_token")) if needs_token else ""
+        if secret is None:
+            return None
         # The client stamps wall-clock time, whatever clock the emulator's windows run on.
         now = time.time()
         try:
             stamp = int(oauth["oauth_timestamp"])
         except ValueError:
-            return False
+            return None
         if abs(now - stamp) > OAUTH_SKEW:
-            return False
+            return None
         body: str | None = None
         if request.content_type == "application/x-www-form-urlencoded":
             body = await request.text()
@@ -96,7 +119,7 @@ class Auth(World):
         )
         normalized = oauth_signature.normalize_parameters(params)
         secrets = types.SimpleNamespace(
-            client_secret=self._api_secret, resource_owner_secret=self._access_token_secret
+            client_secret=self._api_secret, resource_owner_secret=secret
         )
         for host in SIGNED_HOSTS:
             uri = oauth_signature.base_string_uri(f"https://{host}{request.rel_url.raw_path}")
@@ -105,12 +128,12 @@ class Auth(World):
             if hmac.compare_digest(expected.encode(), oauth["oauth_signature"].encode()):
                 break
         else:
-            return False
+            return None
         for nonce, seen in list(self._nonces.items()):
             if now - seen > 2 * OAUTH_SKEW:
                 del self._nonces[nonce]
         replay_key = f"{oauth['oauth_nonce']}:{stamp}"
         if replay_key in self._nonces:
-            return False  # a replayed request, as X refuses it
+            return None  # a replayed request, as X refuses it
         self._nonces[replay_key] = now
-        return True
+        return oauth

@@ -18,6 +18,8 @@ from opsbot.emulators.x.problems import _about_blank, _ApiError
 # None where X refuses that kind of authentication for the endpoint.
 DEFAULT_LIMITS: dict[str, tuple[int | None, int | None]] = {
     "getUsersMe": (None, 75),
+    "getUsersById": (300, 900),
+    "getUsersByUsername": (300, 900),
     "getUsersMentions": (450, 300),
     "getUsersPosts": (10_000, 900),
     "searchPostsRecent": (450, 300),
@@ -25,8 +27,10 @@ DEFAULT_LIMITS: dict[str, tuple[int | None, int | None]] = {
     "getPostsByIds": (3_500, 5_000),
     "createPosts": (None, 100),
     "deletePosts": (None, 50),
+    "getUsage": (50, None),
 }
 USER_ONLY = frozenset({"getUsersMe", "createPosts", "deletePosts"})
+APP_ONLY = frozenset({"getUsage"})
 
 
 @dataclass

@@ -3,6 +3,9 @@
 createPosts enforces what X enforces on the way in: the weighted length, invalid characters,
 duplicates within 24 hours, and the February 2026 reply restriction (a reply only where the
 author mentioned or quoted the account first). Recent search covers the last 7 days.
+A new post reaches recent search `search_delay` seconds after it is made, and the user and
+mentions timelines `timeline_delay` seconds after, as X's index lags; the duplicate check and
+lookups by id see it at once.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from opsbot.emulators.x.params import (
     _CREATE_UNSUPPORTED,
     _ID,
     _REPLY_SETTINGS,
+    _USERNAME,
+    _Params,
     _parse_params,
 )
 from opsbot.emulators.x.problems import (
@@ -31,6 +36,7 @@ from opsbot.emulators.x.problems import (
     _about_blank,
     _ApiError,
     _invalid,
+    _not_authorized,
     _not_found,
     _param_error,
 )
@@ -54,10 +60,41 @@ class Operations(Render):
 
     async def _get_me(self, request: web.Request, identity: _Identity) -> tuple[int, Any]:
         params = _parse_params("getUsersMe", request.query)
+        return 200, self._user_body(identity.user_id, params)
+
+    async def _get_user(self, request: web.Request, identity: _Identity) -> tuple[int, Any]:
+        params = _parse_params("getUsersById", request.query)
+        uid = self._path_user(request)
+        if isinstance(uid, dict):
+            return 200, uid
+        return 200, self._user_body(uid, params)
+
+    async def _get_user_by_username(
+        self, request: web.Request, identity: _Identity
+    ) -> tuple[int, Any]:
+        params = _parse_params("getUsersByUsername", request.query)
+        username = request.match_info["username"]
+        if not _USERNAME.fullmatch(username):
+            raise _invalid(
+                [
+                    _param_error(
+                        "username",
+                        username,
+                        f"The `username` query parameter value [{username}] does not match "
+                        "^[A-Za-z0-9_]{1,15}$",
+                    )
+                ]
+            )
+        uid = self._ctx.user_id_for(username)
+        if uid is None:
+            return 200, {"errors": [_not_found("user", "username", username)]}
+        return 200, self._user_body(uid, params)
+
+    def _user_body(self, uid: str, params: _Params) -> dict[str, Any]:
         fields = params.user_fields
         if params.expansions & {"most_recent_tweet_id", "most_recent_post_id"}:
             fields |= {"most_recent_tweet_id"}
-        user = self._render_user(identity.user_id, fields)
+        user = self._render_user(uid, fields)
         body: dict[str, Any] = {"data": user}
         recent = user.get("most_recent_tweet_id")
         if recent and params.expansions & {"most_recent_tweet_id", "most_recent_post_id"}:
@@ -66,7 +103,7 @@ class Operations(Render):
             }
         if "most_recent_tweet_id" not in params.user_fields:
             user.pop("most_recent_tweet_id", None)
-        return 200, body
+        return body
 
     def _path_user(self, request: web.Request) -> str | dict[str, Any]:
         uid = request.match_info["id"]
@@ -93,7 +130,9 @@ class Operations(Render):
             p
             for p in self._newest_first()
             if p["author_id"] != uid
+            and self._indexed(p, self.timeline_delay)
             and p["id"] not in self._hidden
+            and self._may_see(p)
             and not _refs(p, "retweeted")
             and (uid in _entity_values(p, "mentions", "id") or p.get("in_reply_to_user_id") == uid)
         ][:MENTIONS_CAP]
@@ -104,7 +143,11 @@ class Operations(Render):
         uid = self._path_user(request)
         if isinstance(uid, dict):
             return 200, uid
-        own = [p for p in self._newest_first() if p["author_id"] == uid][:TIMELINE_CAP]
+        own = [
+            p
+            for p in self._newest_first()
+            if p["author_id"] == uid and self._indexed(p, self.timeline_delay)
+        ][:TIMELINE_CAP]
         if "replies" in params.exclude:
             own = [p for p in own if not _refs(p, "replied_to")]
         if "retweets" in params.exclude:
@@ -170,7 +213,11 @@ class Operations(Render):
         found = [
             p
             for p in self._newest_first()
-            if self._post_ts[p["id"]] >= oldest and p["id"] not in self._hidden and predicate(p)
+            if self._post_ts[p["id"]] >= oldest
+            and self._indexed(p, self.search_delay)
+            and p["id"] not in self._hidden
+            and self._may_see(p)
+            and predicate(p)
         ]
         scope = "search:" + hashlib.sha256(params.query.encode()).hexdigest()[:16]
         return 200, self._timeline(found, params, scope)
@@ -192,20 +239,31 @@ class Operations(Render):
         post = self._visible_post(post_id)
         if post is None:
             return 200, {"errors": [_not_found("tweet", "id", post_id)]}
+        if not self._may_see(post):
+            return 200, {"errors": [_not_authorized("tweet", "id", post_id)]}
         body = {"data": self._render_post(post, params.tweet_fields)}
         return 200, self._with_expansions(body, [post], params)
 
     async def _get_posts(self, request: web.Request, identity: _Identity) -> tuple[int, Any]:
         params = _parse_params("getPostsByIds", request.query)
-        found = [p for p in map(self._visible_post, dict.fromkeys(params.ids)) if p is not None]
-        missing = [i for i in dict.fromkeys(params.ids) if self._visible_post(i) is None]
+        ids = list(dict.fromkeys(params.ids))
+        found = [p for p in map(self._visible_post, ids) if p is not None and self._may_see(p)]
+        missing = [i for i in ids if self._visible_post(i) is None]
+        withheld = [p["id"] for p in map(self._visible_post, ids) if p and not self._may_see(p)]
         body: dict[str, Any] = {}
         if found:
             body["data"] = [self._render_post(p, params.tweet_fields) for p in found]
             self._with_expansions(body, found, params)
-        if missing:
-            body.setdefault("errors", [])[0:0] = [_not_found("tweet", "ids", i) for i in missing]
+        if missing or withheld:
+            body.setdefault("errors", [])[0:0] = [
+                _not_found("tweet", "ids", i) for i in missing
+            ] + [_not_authorized("tweet", "ids", i) for i in withheld]
         return 200, body
+
+    def _may_see(self, post: Post) -> bool:
+        """A protected account's posts are shown only to itself (the museum follows nobody)."""
+        author = post["author_id"]
+        return author == self._museum_id or not self._users[author]["protected"]
 
     async def _create_post(self, request: web.Request, identity: _Identity) -> tuple[int, Any]:
         _parse_params("createPosts", request.query)

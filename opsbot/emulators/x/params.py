@@ -59,6 +59,9 @@ MEDIA_FIELDS = _names(
 )
 POLL_FIELDS = _names("duration_minutes end_datetime id options voting_status")
 PLACE_FIELDS = _names("contained_within country country_code full_name geo id name place_type")
+USAGE_FIELDS = _names(
+    "cap_reset_day daily_client_app_usage daily_project_usage project_cap project_id project_usage"
+)
 _FIELD_ENUMS: dict[str, frozenset[str]] = {
     "tweet.fields": TWEET_FIELDS,
     "post.fields": TWEET_FIELDS,
@@ -66,6 +69,7 @@ _FIELD_ENUMS: dict[str, frozenset[str]] = {
     "media.fields": MEDIA_FIELDS,
     "poll.fields": POLL_FIELDS,
     "place.fields": PLACE_FIELDS,
+    "usage.fields": USAGE_FIELDS,
 }
 _FIELD_PARAMS = (
     "tweet.fields",
@@ -84,8 +88,11 @@ _TIMELINE_PARAMS = (
     "since_id",
     "until_id",
 )
+USER_OPERATIONS = ("getUsersMe", "getUsersById", "getUsersByUsername")
 _QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "getUsersMe": ("user.fields", "expansions", "tweet.fields", "post.fields"),
+    "getUsersById": ("user.fields", "expansions", "tweet.fields", "post.fields"),
+    "getUsersByUsername": ("user.fields", "expansions", "tweet.fields", "post.fields"),
     "getUsersMentions": (*_TIMELINE_PARAMS, *_FIELD_PARAMS),
     "getUsersPosts": (*_TIMELINE_PARAMS, "exclude", *_FIELD_PARAMS),
     "searchPostsRecent": (*_TIMELINE_PARAMS, "query", "next_token", "sort_order", *_FIELD_PARAMS),
@@ -93,7 +100,10 @@ _QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "getPostsByIds": ("ids", *_FIELD_PARAMS),
     "createPosts": (),
     "deletePosts": (),
+    "getUsage": ("days", "usage.fields"),
 }
+# (minimum, maximum, default) of the usage report's `days`.
+_USAGE_DAYS = (1, 90, 7)
 # (minimum, maximum, default) of max_results.
 _PAGE_SIZES = {
     "getUsersMentions": (5, 100, 10),
@@ -101,6 +111,8 @@ _PAGE_SIZES = {
     "searchPostsRecent": (10, 100, 10),
 }
 _ID = re.compile(r"^[0-9]{1,19}$")
+# X handles: letters, digits and "_", at most 15.
+_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")
 _CREATE_KEYS = _names(
     "card_uri community_id direct_message_deep_link edit_options for_super_followers_only geo "
     "made_with_ai media nullcast paid_partnership poll quote_tweet_id reply reply_settings "
@@ -130,6 +142,8 @@ class _Params:
     query: str | None = None
     exclude: frozenset[str] = frozenset()
     ids: list[str] = field(default_factory=list)
+    usage_fields: frozenset[str] = frozenset()
+    days: int = _USAGE_DAYS[2]
     raw: dict[str, str] = field(default_factory=dict)
 
 
@@ -167,8 +181,16 @@ def _parse_params(op: str, query: MultiMapping[str]) -> _Params:
                 params.tweet_fields |= chosen
             elif name == "user.fields":
                 params.user_fields = chosen
+            elif name == "usage.fields":
+                params.usage_fields = chosen
+    if "days" in raw:
+        _parse_days(raw["days"], params, errors)
     if "expansions" in raw:
-        enum = USER_EXPANSIONS if op == "getUsersMe" else TWEET_EXPANSIONS
+        enum = (
+            USER_EXPANSIONS
+            if op in ("getUsersMe", "getUsersById", "getUsersByUsername")
+            else TWEET_EXPANSIONS
+        )
         params.expansions = _parse_list("expansions", raw["expansions"], enum, errors)
     if op in _PAGE_SIZES:
         low, high, default = _PAGE_SIZES[op]
@@ -301,6 +323,26 @@ def _parse_params(op: str, query: MultiMapping[str]) -> _Params:
     if errors:
         raise _invalid(errors)
     return params
+
+
+def _parse_days(value: str, params: _Params, errors: list[dict[str, Any]]) -> None:
+    low, high, _default = _USAGE_DAYS
+    if not re.fullmatch(r"-?[0-9]{1,9}", value):
+        errors.append(
+            _param_error(
+                "days", value, f"The `days` query parameter value [{value}] is not a valid integer"
+            )
+        )
+    elif not low <= int(value) <= high:
+        errors.append(
+            _param_error(
+                "days",
+                value,
+                f"The `days` query parameter value [{value}] is not between {low} and {high}",
+            )
+        )
+    else:
+        params.days = int(value)
 
 
 def _parse_list(

@@ -34,6 +34,11 @@ UNSUPPORTED_AUTH_DETAIL = (
     "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context]."
 )
 
+APP_ONLY_AUTH_DETAIL = (
+    "Authenticating with OAuth 1.0a User Context is forbidden for this endpoint.  "
+    "Supported authentication types are [OAuth 2.0 Application-Only]."
+)
+
 
 class _ApiError(Exception):
     def __init__(
@@ -104,6 +109,20 @@ def _invalid(errors: list[dict[str, Any]], detail: str | None = None) -> _ApiErr
 
 def _param_error(name: str, value: str, message: str) -> dict[str, Any]:
     return {"parameters": {name: [value]}, "message": message}
+
+
+def _not_authorized(resource: str, parameter: str, value: str) -> dict[str, Any]:
+    """A post of a protected account, to someone who does not follow it."""
+    return {
+        "value": value,
+        "detail": f"Sorry, you are not authorized to see the {resource.title()} with {parameter}: "
+        f"[{value}].",
+        "title": "Authorization Error",
+        "resource_type": resource,
+        "parameter": parameter,
+        "resource_id": value,
+        "type": PROBLEMS + "not-authorized-for-resource",
+    }
 
 
 def _not_found(resource: str, parameter: str, value: str) -> dict[str, Any]:

@@ -39,6 +39,8 @@ class World(EmulatorServer):
 
     enrolled: bool
     credits: bool
+    search_delay: float
+    timeline_delay: float
     _users: dict[str, dict[str, Any]]
     _user_ids: dict[str, str]
     _posts: dict[str, Post]
@@ -78,6 +80,23 @@ class World(EmulatorServer):
             raise KeyError(f"no user @{username}")
         self._users[uid]["public_metrics"]["followers_count"] = count
         self._poke()
+
+    def set_protected(self, username: str, protected: bool = True) -> None:
+        """The account's posts become visible to its approved followers only (the museum is
+        none of them): lookups by id answer X's not-authorized error for them."""
+        uid = self._user_id_for(username)
+        if uid is None:
+            raise KeyError(f"no user @{username}")
+        self._users[uid]["protected"] = protected
+        self._poke()
+
+    def set_post_metrics(self, post_id: str, **counts: int) -> None:
+        """Views, likes, bookmarks … that people gave a post (`impression_count=120`)."""
+        metrics = self._require_post(post_id)["public_metrics"]
+        unknown = set(counts) - set(metrics)
+        if unknown:
+            raise KeyError(f"not a public metric: {sorted(unknown)}")
+        metrics.update(counts)
 
     def visitor_posts(
         self,
@@ -367,6 +386,10 @@ class World(EmulatorServer):
             else:
                 metrics["retweet_count"] -= 1
                 metrics["repost_count"] -= 1
+
+    def _indexed(self, post: Post, delay: float) -> bool:
+        """Whether X's index has caught up with `post`, `delay` seconds after it was made."""
+        return self._post_ts[post["id"]] <= self.clock() - delay
 
     def _newest_first(self) -> list[Post]:
         return [

@@ -13,18 +13,17 @@ from telegram.error import BadRequest, TelegramError
 from opsbot.i18n import Html, Translator, translator
 from opsbot.services import audit, staff
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.roles import Role
 
 log = logging.getLogger(__name__)
 
 
 async def translator_for(context: OpsbotContext, user: User | None) -> Translator:
-    services = context.services
+    runtime = context.runtime
     if user is None:
-        return translator(services.settings.default_language)
-    async with services.sessionmaker.begin() as session:
+        return translator(runtime.settings.default_language)
+    async with runtime.sessionmaker.begin() as session:
         language = await staff.language_of(
-            session, user.id, user.language_code, services.settings.default_language
+            session, user.id, user.language_code, runtime.settings.default_language
         )
     return translator(language)
 
@@ -56,13 +55,18 @@ async def see_user(session: AsyncSession, user: User) -> None:
     )
 
 
-async def answer_query(query: CallbackQuery, text: str, *, alert: bool = False) -> None:
-    """Answer a button press; a query Telegram already forgot is not an error."""
+async def answer_query(
+    query: CallbackQuery, text: str, *, alert: bool = False, url: str | None = None
+) -> None:
+    """Answer a button press; a query Telegram already forgot is not an error.
+
+    `url` (only a t.me/<bot>?start= link, Telegram's rule) makes the app open it.
+    """
     if isinstance(text, Html):
         # Button answers are plain text: undo the escaping done for HTML messages.
         text = html.unescape(text)
     try:
-        await query.answer(text[:200], show_alert=alert)
+        await query.answer(text[:200], show_alert=alert, url=url)
     except BadRequest as exc:
         if "query is too old" in str(exc) or "query id is invalid" in str(exc).lower():
             log.info("button press expired before it was answered")
@@ -77,7 +81,7 @@ async def audit_refusal(
     reason: str,
     question_id: int | None = None,
 ) -> None:
-    async with context.services.sessionmaker.begin() as session:
+    async with context.runtime.sessionmaker.begin() as session:
         await audit.record(
             session,
             actor_id=actor(update),
@@ -94,34 +98,3 @@ async def clear_buttons(query: CallbackQuery) -> None:
         await query.edit_message_reply_markup(reply_markup=None)
     except TelegramError as exc:
         log.info("could not clear the preview's buttons: %s", exc)
-
-
-async def staff_sender(
-    update: Update,
-    context: OpsbotContext,
-    *,
-    action: str,
-    moderators_only: bool,
-    detail: str,
-) -> tuple[Translator, Role] | None:
-    """The sender's translator and role for a command, or None after a translated refusal
-    (outsiders, and curators where moderators are needed) and a row in the audit log."""
-    user = update.effective_user
-    message = update.effective_message
-    if user is None or message is None:
-        return None
-    _ = await translator_for(context, user)
-    services = context.services
-    role = await services.roles.role_of(services.staff_chat_id, user.id)
-    if role == Role.MODERATOR or (role is not None and not moderators_only):
-        return _, role
-    await message.reply_text(
-        _("Only moderators can do this.")
-        if role is not None
-        else _("Only members of the staff group can do this.")
-    )
-    async with services.sessionmaker.begin() as session:
-        await audit.record(
-            session, actor_id=user.id, action=action, outcome=audit.REFUSED, detail=detail
-        )
-    return None

@@ -10,18 +10,23 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from opsbot.i18n import N_, Html, Translator
-from opsbot.services import audit, questions, staff, templates
+from opsbot.services import audit, priority, questions, staff, templates
 from opsbot.telegram.callback_data import Action, matches, pack
 from opsbot.telegram.cards import question_line, shorten
 from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import answer_query, number, staff_sender
+from opsbot.telegram.handlers.common import answer_query, number
 from opsbot.telegram.handlers.presses import Press, button
+from opsbot.telegram.handlers.senders import Sent, command
 from opsbot.telegram.roles import Role
 
 COMMANDS = [
     Command(
-        "queue", N_("Unanswered questions, oldest first"), Role.CURATOR, rank=20, in_private=True
+        "queue",
+        N_("Unanswered questions: priority senders first, then the oldest"),
+        Role.CURATOR,
+        rank=20,
+        in_private=True,
     ),
     Command("mine", N_("The questions you have taken"), Role.CURATOR, rank=21, in_private=True),
     Command(
@@ -46,18 +51,6 @@ MAX_SIGNATURE = 40
 MAX_TEMPLATE = 240
 
 
-async def _member(update: Update, context: OpsbotContext) -> tuple[Translator, Role] | None:
-    """The sender's translator and role, or None (after saying why) for outsiders."""
-    message = update.effective_message
-    return await staff_sender(
-        update,
-        context,
-        action="command",
-        moderators_only=False,
-        detail=(message.text or "")[:100] if message else "",
-    )
-
-
 def _page_count(total: int) -> int:
     return max(1, -(-total // PAGE_SIZE))
 
@@ -66,16 +59,22 @@ async def render_list(
     context: OpsbotContext, _: Translator, user_id: int, *, mine: bool, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of the queue (or of the curator's own questions), with buttons to turn it."""
-    services = context.services
+    runtime = context.runtime
     taken_by = user_id if mine else None
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         total = await questions.count_waiting(session, taken_by=taken_by)
         pages = _page_count(total)
         page = min(max(page, 1), pages)
+        threshold = runtime.settings.vip_followers
         found = await questions.waiting(
-            session, taken_by=taken_by, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            session,
+            taken_by=taken_by,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            vip_followers=None if mine else threshold,
         )
         holders = {q.id: await staff.display_name(session, q.taken_by) for q in found}
+        first = await priority.of_questions(session, found, threshold)
     if not found:
         return (
             _("You have no questions taken.") if mine else _("No unanswered questions. 🎉")
@@ -89,8 +88,8 @@ async def render_list(
         )
         if mine
         else _.ngettext(
-            "{count} unanswered question, oldest first:",
-            "{count} unanswered questions, oldest first:",
+            "{count} unanswered question, priority senders (⭐) first, then the oldest:",
+            "{count} unanswered questions, priority senders (⭐) first, then the oldest:",
             total,
             count=total,
         )
@@ -101,7 +100,8 @@ async def render_list(
     for question in found:
         holder = shorten(holders[question.id] or "?", MAX_NAME)
         who = _(" — {curator}", curator=holder) if question.taken_by else ""
-        lines.append(question_line(question, prefix=f"{question.id}. ", width=80) + who)
+        star = "⭐ " if question.id in first else ""
+        lines.append(question_line(question, prefix=f"{star}{question.id}. ", width=80) + who)
     turn = []
     if page > 1:
         turn.append(
@@ -120,28 +120,22 @@ async def render_list(
     return "\n".join(lines), InlineKeyboardMarkup([turn]) if turn else None
 
 
-async def _list_questions(
-    update: Update, context: OpsbotContext, _: Translator, *, mine: bool
-) -> None:
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None
+async def _list_questions(context: OpsbotContext, sent: Sent, *, mine: bool) -> None:
+    message, user, _, _role = sent
     text, markup = await render_list(context, _, user.id, mine=mine, page=1)
     await message.reply_text(
         text, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=markup
     )
 
 
-async def show_queue(update: Update, context: OpsbotContext) -> None:
-    checked = await _member(update, context)
-    if checked is not None:
-        await _list_questions(update, context, checked[0], mine=False)
+@command(Role.CURATOR, "queue")
+async def show_queue(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    await _list_questions(context, sent, mine=False)
 
 
-async def show_mine(update: Update, context: OpsbotContext) -> None:
-    checked = await _member(update, context)
-    if checked is not None:
-        await _list_questions(update, context, checked[0], mine=True)
+@command(Role.CURATOR, "mine")
+async def show_mine(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    await _list_questions(context, sent, mine=True)
 
 
 @button()
@@ -172,16 +166,12 @@ async def turn_page(update: Update, context: OpsbotContext, press: Press) -> Non
             raise
 
 
-async def set_signature(update: Update, context: OpsbotContext) -> None:
-    checked = await _member(update, context)
-    message = update.effective_message
-    user = update.effective_user
-    if checked is None or message is None or user is None:
-        return
-    _ = checked[0]
-    services = context.services
+@command(Role.CURATOR, "signature")
+async def set_signature(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, user, _, _role = sent
+    runtime = context.runtime
     text = " ".join(context.args or []).strip()
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         current = await staff.signature_of(session, user.id)
     if not text:
         await message.reply_text(
@@ -196,7 +186,7 @@ async def set_signature(update: Update, context: OpsbotContext) -> None:
         )
         return
     value = None if text.lower() in ("off", "нет", "-") else text
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         await staff.set_signature(session, user.id, value)
         await audit.record(session, actor_id=user.id, action="signature", detail=value or "off")
     await message.reply_text(
@@ -206,13 +196,10 @@ async def set_signature(update: Update, context: OpsbotContext) -> None:
     )
 
 
-async def list_templates(update: Update, context: OpsbotContext) -> None:
-    checked = await _member(update, context)
-    message = update.effective_message
-    if checked is None or message is None:
-        return
-    _ = checked[0]
-    async with context.services.sessionmaker.begin() as session:
+@command(Role.CURATOR, "templates")
+async def list_templates(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, _user, _, _role = sent
+    async with context.runtime.sessionmaker.begin() as session:
         saved = await templates.for_language(session, _.language)
     if not saved:
         await message.reply_text(
@@ -228,15 +215,11 @@ async def list_templates(update: Update, context: OpsbotContext) -> None:
     await message.reply_text("\n".join(lines))
 
 
-async def change_templates(update: Update, context: OpsbotContext) -> None:
-    checked = await _member(update, context)
-    message = update.effective_message
-    user = update.effective_user
-    if checked is None or message is None or user is None:
-        return
-    _ = checked[0]
+@command(Role.CURATOR, "template")
+async def change_templates(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, user, _, _role = sent
     args = context.args or []
-    services = context.services
+    runtime = context.runtime
     usage = _("Usage: /template add TEXT or /template remove NUMBER")
     if len(args) >= 2 and args[0].lower() == "add":
         words = (message.text or "").split(None, 2)
@@ -246,14 +229,14 @@ async def change_templates(update: Update, context: OpsbotContext) -> None:
                 _("A saved reply needs 1 to {limit} characters.", limit=MAX_TEMPLATE)
             )
             return
-        async with services.sessionmaker.begin() as session:
+        async with runtime.sessionmaker.begin() as session:
             template = await templates.add(session, _.language, text, user.id)
             await audit.record(session, actor_id=user.id, action="template_add", detail=text)
         await message.reply_text(_("Saved reply {number} added.", number=template.id))
         return
     removing = number(args[1]) if len(args) == 2 and args[0].lower() == "remove" else None
     if removing is not None:
-        async with services.sessionmaker.begin() as session:
+        async with runtime.sessionmaker.begin() as session:
             removed = await templates.remove(session, removing)
             await audit.record(
                 session,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 from datetime import timedelta
@@ -12,19 +11,18 @@ from telegram import InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from opsbot.db.base import utcnow
-from opsbot.db.models import Salon
 from opsbot.i18n import N_, translator
-from opsbot.services import audit, draws, lottery, salons, staff
+from opsbot.services import audit, draws, lottery, partners, salons, staff
 from opsbot.services.draws import DrawRefusal, RedrawRefusal
 from opsbot.services.posts import normalise_handle
 from opsbot.telegram.callback_data import Action, matches
 from opsbot.telegram.commands import Command
 from opsbot.telegram.context import OpsbotContext
-from opsbot.telegram.handlers.common import answer_query, clear_buttons, number, translator_for
+from opsbot.telegram.handlers.common import answer_query, number
+from opsbot.telegram.handlers.joint_draw import share_draw
 from opsbot.telegram.handlers.presses import Press, button
-from opsbot.telegram.handlers.salons import moderator
-from opsbot.telegram.origin import of_press
+from opsbot.telegram.handlers.senders import Sent, command
+from opsbot.telegram.handlers.winners import post_winners, skip_winners
 from opsbot.telegram.roles import Role
 from opsbot.telegram.salon_views import draw_announcement, render_draw, render_post_preview
 
@@ -67,16 +65,13 @@ COMMANDS = [
 
 
 def _cooldown(context: OpsbotContext) -> timedelta:
-    return timedelta(days=context.services.settings.lottery_cooldown_days)
+    return timedelta(days=context.runtime.settings.lottery_cooldown_days)
 
 
-async def draw(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "draw")
-    message = update.effective_message
-    user = update.effective_user
-    if _ is None or message is None or user is None:
-        return
-    services = context.services
+@command(Role.MODERATOR, "draw")
+async def draw(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, user, _, _role = sent
+    runtime = context.runtime
     args = context.args or []
     winners = 1
     if args and re.fullmatch(r"[-+]?[0-9]+", args[0]):
@@ -90,7 +85,7 @@ async def draw(update: Update, context: OpsbotContext) -> None:
         )
         return
     prize = " ".join(args)[:200]
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         salon = await salons.latest(session)
         outcome = await draws.draw(
             session,
@@ -98,8 +93,9 @@ async def draw(update: Update, context: OpsbotContext) -> None:
             winners=winners,
             prize=prize,
             by=user.id,
-            now=utcnow(),
+            now=runtime.clock.now(),
             cooldown=_cooldown(context),
+            museum=runtime.settings.x_account,
         )
         await audit.record(
             session,
@@ -129,22 +125,21 @@ async def draw(update: Update, context: OpsbotContext) -> None:
         return
     if not outcome.created:
         await message.reply_text(_("This salon's draw was already made; here is its result."))
-    text, markup = render_draw(salon, outcome.draw, translator(services.settings.default_language))
+    text, markup = render_draw(salon, outcome.draw, translator(runtime.settings.default_language))
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    if outcome.created:
+        await share_draw(context.bot, runtime, salon, outcome.draw)
 
 
-async def redraw(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "redraw")
-    message = update.effective_message
-    user = update.effective_user
-    if _ is None or message is None or user is None:
-        return
+@command(Role.MODERATOR, "redraw")
+async def redraw(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, user, _, _role = sent
     handle = normalise_handle(context.args[0]) if context.args else None
     if handle is None or len(context.args or []) != 1:
         await message.reply_text(_("Usage: /redraw @handle"))
         return
-    services = context.services
-    async with services.sessionmaker.begin() as session:
+    runtime = context.runtime
+    async with runtime.sessionmaker.begin() as session:
         salon = await salons.latest(session)
         result = (
             await draws.redraw(session, salon.id, handle)
@@ -174,39 +169,36 @@ async def redraw(update: Update, context: OpsbotContext) -> None:
             new=names.get(result.promoted or "", "?"),
         )
     )
-    text, markup = render_draw(salon, result.draw, translator(services.settings.default_language))
+    text, markup = render_draw(salon, result.draw, translator(runtime.settings.default_language))
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await share_draw(context.bot, runtime, salon, result.draw)
 
 
-async def entrants(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "entrants")
-    message = update.effective_message
-    if _ is None or message is None:
-        return
-    services = context.services
-    async with services.sessionmaker.begin() as session:
+@command(Role.MODERATOR, "entrants")
+async def entrants(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, _user, _, _role = sent
+    runtime = context.runtime
+    async with runtime.sessionmaker.begin() as session:
         salon = await salons.latest(session)
         stored = await draws.stored(session, salon.id) if salon else None
         people = (
-            await draws.entrants(session, salon, now=utcnow(), cooldown=_cooldown(context))
+            await draws.entrants(
+                session,
+                salon,
+                now=runtime.clock.now(),
+                cooldown=_cooldown(context),
+                museum=runtime.settings.x_account,
+            )
             if salon and stored is None
             else []
         )
+        partner = await partners.co_host(session, salon) if salon else None
     if salon is None:
         await message.reply_text(_("There has been no salon yet: nothing to draw."))
         return
     if stored is not None:
-        names = draws.handles_of(stored)
-        result = lottery.DrawResult(
-            entrants=list(names),
-            entrant_hash=stored.entrant_hash,
-            commitment=salon.commitment,
-            secret_hex=salon.secret,
-            # The draw as made: a later /redraw only promotes from this reserve, in order.
-            winners=json.loads(stored.ranking)[: stored.winners_count],
-            reserve=json.loads(stored.ranking)[stored.winners_count :],
-        )
-        payload = lottery.export_json(result, salon=_salon_info(salon), handles=names)
+        hosts = [runtime.settings.x_account, partner.handle] if partner else None
+        payload = draws.export(salon, stored, hosts)
         filename = f"salon-{salon.id}-draw.json"
         caption = _(
             "The draw of salon #{number}: check it with <code>opsbot verify-draw {file}</code>.",
@@ -230,29 +222,21 @@ async def entrants(update: Update, context: OpsbotContext) -> None:
     )
 
 
-def _salon_info(salon: Salon) -> dict[str, object]:
-    return {
-        "number": salon.id,
-        "topic": salon.topic,
-        "started_at": salon.started_at.isoformat() if salon.started_at else None,
-        "ended_at": salon.ended_at.isoformat() if salon.ended_at else None,
-    }
-
-
-async def _exclusion(update: Update, context: OpsbotContext, *, add: bool) -> None:
+async def _exclusion(context: OpsbotContext, sent: Sent, *, add: bool) -> None:
     name = "exclude" if add else "include"
-    _ = await moderator(update, context, name)
-    message = update.effective_message
-    user = update.effective_user
-    if _ is None or message is None or user is None:
-        return
+    message, user, _, _role = sent
     handle = normalise_handle(context.args[0]) if context.args else None
     if handle is None or len(context.args or []) != 1:
         await message.reply_text(_("Usage: /{command} @handle", command=name))
         return
-    async with context.services.sessionmaker.begin() as session:
+    async with context.runtime.sessionmaker.begin() as session:
+        # In a partner's own group, its moderators keep the partner's list.
+        partner = await partners.partner_of_chat(session, message.chat_id)
+        partner_id = partner.id if partner else None
         changed = await (
-            draws.exclude(session, handle, user.id) if add else draws.include(session, handle)
+            draws.exclude(session, handle, user.id, partner_id=partner_id)
+            if add
+            else draws.include(session, handle, partner_id=partner_id)
         )
         await audit.record(session, actor_id=user.id, action=name, detail=f"@{handle}")
     if add:
@@ -270,24 +254,20 @@ async def _exclusion(update: Update, context: OpsbotContext, *, add: bool) -> No
     await message.reply_text(text)
 
 
-async def exclude(update: Update, context: OpsbotContext) -> None:
-    await _exclusion(update, context, add=True)
+@command(Role.MODERATOR, "exclude")
+async def exclude(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    await _exclusion(context, sent, add=True)
 
 
-async def include(update: Update, context: OpsbotContext) -> None:
-    await _exclusion(update, context, add=False)
+@command(Role.MODERATOR, "include")
+async def include(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    await _exclusion(context, sent, add=False)
 
 
-async def xhandle(update: Update, context: OpsbotContext) -> None:
-    message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None:
-        return
-    _ = await translator_for(context, user)
-    services = context.services
-    if await services.roles.role_of(services.staff_chat_id, user.id) is None:
-        await message.reply_text(_("Only members of the staff group can do this."))
-        return
+@command(Role.CURATOR, "xhandle")
+async def xhandle(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, user, _, _role = sent
+    runtime = context.runtime
     args = context.args or []
     value: str | None
     if len(args) == 1 and args[0].lower() == "off":
@@ -297,7 +277,7 @@ async def xhandle(update: Update, context: OpsbotContext) -> None:
         if value is None:
             await message.reply_text(_("Usage: /xhandle @your_x_account (or /xhandle off)"))
             return
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         await staff.set_x_handle(session, user.id, value)
         await audit.record(session, actor_id=user.id, action="xhandle", detail=value or "off")
     await message.reply_text(
@@ -311,15 +291,15 @@ async def xhandle(update: Update, context: OpsbotContext) -> None:
 async def on_draw_button(update: Update, context: OpsbotContext, press: Press) -> None:
     """Announce on X -> a preview; Post -> the announcement, once; Skip -> nothing."""
     query, _, callback, _role = press
-    services = context.services
-    async with services.sessionmaker.begin() as session:
+    runtime = context.runtime
+    async with runtime.sessionmaker.begin() as session:
         row = await draws.get(session, callback.target)
         salon = await salons.get(session, row.salon_id) if row else None
     if row is None or salon is None:
         await answer_query(query, _.plain("This button is not valid any more."), alert=True)
         return
-    group = translator(services.settings.default_language)
-    text = draw_announcement(salon, row, group, services.settings.hashtag)
+    group = translator(runtime.settings.default_language)
+    text = draw_announcement(salon, row, group, runtime.settings.hashtag)
     if callback.action == Action.DRAW_ANNOUNCE:
         body, markup = render_post_preview(
             group(N_("📣 The winners' announcement for X:")),
@@ -331,28 +311,13 @@ async def on_draw_button(update: Update, context: OpsbotContext, press: Press) -
         )
         await answer_query(query, _.plain("Check the text, then press Post."))
         await context.bot.send_message(
-            services.staff_chat_id, body, parse_mode=ParseMode.HTML, reply_markup=markup
+            runtime.staff_chat_id, body, parse_mode=ParseMode.HTML, reply_markup=markup
         )
         return
     if callback.action == Action.DRAW_SKIP:
-        await answer_query(query, _.plain("Skipped."))
-        await clear_buttons(query)
+        await skip_winners(query, _)
         return
-    async with services.sessionmaker.begin() as session:
-        queued = await draws.announce(session, row.id, text, now=utcnow(), origin=of_press(query))
-        await audit.record(
-            session,
-            actor_id=query.from_user.id,
-            action="draw_announce",
-            outcome=audit.OK if queued.created else audit.REFUSED,
-            detail=f"draw {row.id}",
-        )
-    if not queued.created:
-        await answer_query(query, _.plain("This announcement was already handled."), alert=True)
-        return
-    await clear_buttons(query)
-    services.outbox.wake()
-    await answer_query(query, _.plain("Posting…"))
+    await post_winners(query, context, _, row, text)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -10,10 +10,10 @@ from opsbot.telegram.context import OpsbotContext
 
 async def member_changed(update: Update, context: OpsbotContext) -> None:
     change = update.chat_member
-    services = context.services
-    if change is None or change.chat.id != services.staff_chat_id:
+    runtime = context.runtime
+    if change is None or change.chat.id != runtime.staff_chat_id:
         return
-    services.roles.learn(change.chat.id, change.new_chat_member)
+    runtime.roles.learn(change.chat.id, change.new_chat_member)
 
 
 # Before the guards, which wait for the database: two changes in a row (promoted, then

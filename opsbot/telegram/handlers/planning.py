@@ -12,13 +12,16 @@ from telegram.ext import Application, CommandHandler, filters
 
 from opsbot.db.models import Salon
 from opsbot.i18n import N_, Html, Translator
-from opsbot.services import audit, planning, staff
+from opsbot.services import audit, cohosting, planning, staff
 from opsbot.services.posts import normalise_handle
 from opsbot.services.schedule_parse import OneOff, ScheduleError, parse_schedule
+from opsbot.telegram.cohost_views import partner_refusal
 from opsbot.telegram.commands import Command
-from opsbot.telegram.context import OpsbotContext, Services
+from opsbot.telegram.context import OpsbotContext, Runtime
+from opsbot.telegram.handlers.answers import answer_from_link
 from opsbot.telegram.handlers.common import actor, number, see_user, translator_for
-from opsbot.telegram.handlers.salons import moderator
+from opsbot.telegram.handlers.senders import Sent, command
+from opsbot.telegram.private_answers import question_of_payload
 from opsbot.telegram.roles import Role
 
 log = logging.getLogger(__name__)
@@ -26,7 +29,10 @@ log = logging.getLogger(__name__)
 COMMANDS = [
     Command("salons", N_("The planned salons"), Role.CURATOR, rank=40, in_private=True),
     Command(
-        "schedule", N_("Plan a salon: /schedule sat 19:00 TOPIC [1h]"), Role.MODERATOR, rank=41
+        "schedule",
+        N_("Plan a salon: /schedule sat 19:00 TOPIC [1h] [with @partner]"),
+        Role.MODERATOR,
+        rank=41,
     ),
     Command("duty", N_("Curators on duty: /duty N @curator …"), Role.MODERATOR, rank=42),
     Command(
@@ -81,30 +87,30 @@ def explain(error: ScheduleError, _: Translator) -> Html:
     return Html(messages.get(error.code, messages["empty"]) + "\n" + formats(_))
 
 
-def describe(salon: Salon, services: Services) -> str:
-    assert salon.planned_start_at is not None
-    local = salon.planned_start_at.astimezone(services.settings.zone)
+def describe(salon: Salon, runtime: Runtime) -> str:
+    # A salon started on the spot has no planned start: it is told by when it started.
+    starts_at = salon.planned_start_at or salon.started_at
+    assert starts_at is not None
+    local = starts_at.astimezone(runtime.settings.zone)
     weekly = " ↻" if salon.series_id else ""
     return f"#{salon.id} · {local:%d.%m.%Y %H:%M} · {salon.topic}{weekly}"
 
 
-async def schedule(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "schedule")
-    message = update.effective_message
-    user = update.effective_user
-    if _ is None or message is None or user is None:
-        return
-    services = context.services
-    settings = services.settings
+@command(Role.MODERATOR, "schedule")
+async def schedule(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, user, _, _role = sent
+    runtime = context.runtime
+    settings = runtime.settings
+    rest, typed = cohosting.split_partner(" ".join(context.args or []))
     try:
         parsed = parse_schedule(
-            context.args or [],
-            now=services.clock(),
+            rest.split(),
+            now=runtime.clock.now(),
             zone=settings.zone,
             default_duration=timedelta(minutes=settings.salon_default_minutes),
         )
     except ScheduleError as error:
-        async with services.sessionmaker.begin() as session:
+        async with runtime.sessionmaker.begin() as session:
             await audit.record(
                 session,
                 actor_id=user.id,
@@ -114,7 +120,34 @@ async def schedule(update: Update, context: OpsbotContext) -> None:
             )
         await message.reply_text(explain(error, _), parse_mode=ParseMode.HTML)
         return
-    async with services.sessionmaker.begin() as session:
+    partner_id = None
+    if typed is not None:
+        refusal: str | None = None
+        if not isinstance(parsed, OneOff):
+            refusal = _(
+                "A weekly series is hosted by the museum alone: plan each co-hosted salon "
+                "on its own, e.g. /schedule 28.12 19:00 New Year traditions with @{handle}",
+                handle=typed,
+            )
+        else:
+            async with runtime.sessionmaker.begin() as session:
+                found = await cohosting.find_cohost(session, typed)
+            if found.partner is None:
+                refusal = partner_refusal(found, _)
+            else:
+                partner_id = found.partner.id
+        if refusal is not None:
+            async with runtime.sessionmaker.begin() as session:
+                await audit.record(
+                    session,
+                    actor_id=user.id,
+                    action="schedule",
+                    outcome=audit.REFUSED,
+                    detail=f"with @{typed}",
+                )
+            await message.reply_text(refusal)
+            return
+    async with runtime.sessionmaker.begin() as session:
         if isinstance(parsed, OneOff):
             result = await planning.plan_one(
                 session,
@@ -124,6 +157,7 @@ async def schedule(update: Update, context: OpsbotContext) -> None:
                 by=user.id,
                 offsets=settings.reminder_offsets,
                 zone=settings.zone,
+                partner_id=partner_id,
             )
         else:
             result = await planning.plan_series(
@@ -132,7 +166,7 @@ async def schedule(update: Update, context: OpsbotContext) -> None:
                 by=user.id,
                 offsets=settings.reminder_offsets,
                 zone=settings.zone,
-                now=services.clock(),
+                now=runtime.clock.now(),
             )
         await audit.record(
             session,
@@ -144,7 +178,7 @@ async def schedule(update: Update, context: OpsbotContext) -> None:
     if result.refusal is not None or not result.salons:
         clash = result.clash
         await message.reply_text(
-            _("That time clashes with salon {salon}.", salon=describe(clash, services))
+            _("That time clashes with salon {salon}.", salon=describe(clash, runtime))
             + Html("\n")
             + formats(_)
             if clash is not None
@@ -152,7 +186,7 @@ async def schedule(update: Update, context: OpsbotContext) -> None:
             parse_mode=ParseMode.HTML,
         )
         return
-    lines = [_("Planned:")] + [Html(html.escape(describe(s, services))) for s in result.salons]
+    lines = [_("Planned:")] + [Html(html.escape(describe(s, runtime))) for s in result.salons]
     lines.append(_("Curators on duty: /duty {number} @curator …", number=result.salons[0].id))
     await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
 
@@ -162,16 +196,16 @@ async def list_salons(update: Update, context: OpsbotContext) -> None:
     if message is None:
         return
     _ = await translator_for(context, update.effective_user)
-    services = context.services
-    async with services.sessionmaker.begin() as session:
-        found = await planning.upcoming(session, services.clock())
+    runtime = context.runtime
+    async with runtime.sessionmaker.begin() as session:
+        found = await planning.upcoming(session, runtime.clock.now())
         duties = {s.id: await planning.on_duty(session, s.id) for s in found}
     if not found:
         await message.reply_text(_("Nothing is planned. /schedule plans a salon."))
         return
     lines: list[str] = [_("Planned salons:")]
     for salon in found:
-        line: str = Html(html.escape(describe(salon, services)))
+        line: str = Html(html.escape(describe(salon, runtime)))
         names = ", ".join(m.first_name for m in duties[salon.id])
         if names:
             line += _(" — on duty: {names}", names=names)
@@ -183,11 +217,9 @@ def _number(args: list[str]) -> int | None:
     return number(args[0]) if args else None
 
 
-async def unschedule(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "unschedule")
-    message = update.effective_message
-    if _ is None or message is None:
-        return
+@command(Role.MODERATOR, "unschedule")
+async def unschedule(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, _user, _, _role = sent
     args = context.args or []
     number = _number(args)
     whole = len(args) == 2 and args[1].lower() in ("series", "all", "серию", "все", "всё")
@@ -196,7 +228,7 @@ async def unschedule(update: Update, context: OpsbotContext) -> None:
             _("Usage: /unschedule NUMBER, or /unschedule NUMBER series for the whole series.")
         )
         return
-    async with context.services.sessionmaker.begin() as session:
+    async with context.runtime.sessionmaker.begin() as session:
         cancelled = await planning.unschedule(session, number, whole_series=whole)
         await audit.record(
             session,
@@ -218,13 +250,11 @@ async def unschedule(update: Update, context: OpsbotContext) -> None:
     )
 
 
-async def reschedule(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "reschedule")
-    message = update.effective_message
-    if _ is None or message is None:
-        return
-    services = context.services
-    settings = services.settings
+@command(Role.MODERATOR, "reschedule")
+async def reschedule(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, _user, _, _role = sent
+    runtime = context.runtime
+    settings = runtime.settings
     args = context.args or []
     number = _number(args)
     if number is None or len(args) != 3:
@@ -236,7 +266,7 @@ async def reschedule(update: Update, context: OpsbotContext) -> None:
     try:
         parsed = parse_schedule(
             [args[1], args[2], "-"],
-            now=services.clock(),
+            now=runtime.clock.now(),
             zone=settings.zone,
             default_duration=timedelta(minutes=settings.salon_default_minutes),
         )
@@ -246,7 +276,7 @@ async def reschedule(update: Update, context: OpsbotContext) -> None:
     if not isinstance(parsed, OneOff):
         await message.reply_text(formats(_), parse_mode=ParseMode.HTML)
         return
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         result = await planning.reschedule(
             session, number, parsed.starts_at, offsets=settings.reminder_offsets, zone=settings.zone
         )
@@ -261,18 +291,16 @@ async def reschedule(update: Update, context: OpsbotContext) -> None:
         await message.reply_text(_("There is no planned salon #{number}.", number=number))
     elif result.refusal is not None and result.clash is not None:
         await message.reply_text(
-            _("That time clashes with salon {salon}.", salon=describe(result.clash, services))
+            _("That time clashes with salon {salon}.", salon=describe(result.clash, runtime))
         )
     else:
-        await message.reply_text(_("Moved: {salon}", salon=describe(result.salons[0], services)))
+        await message.reply_text(_("Moved: {salon}", salon=describe(result.salons[0], runtime)))
 
 
-async def duty(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "duty")
-    message = update.effective_message
-    if _ is None or message is None:
-        return
-    services = context.services
+@command(Role.MODERATOR, "duty")
+async def duty(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, _user, _, _role = sent
+    runtime = context.runtime
     args = context.args or []
     number = _number(args)
     handles = args[1:]
@@ -283,7 +311,7 @@ async def duty(update: Update, context: OpsbotContext) -> None:
     ):
         await message.reply_text(_("Usage: /duty NUMBER @curator @curator …"))
         return
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         salon = await planning.planned(session, number)
         people = [await planning.staff_by_username(session, h) for h in handles]
         unknown = [h for h, p in zip(handles, people, strict=True) if p is None]
@@ -310,18 +338,16 @@ async def duty(update: Update, context: OpsbotContext) -> None:
     await message.reply_text(_("On duty for salon #{number}: {names}.", number=number, names=names))
 
 
-async def autostart(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "autostart")
-    message = update.effective_message
-    if _ is None or message is None:
-        return
+@command(Role.MODERATOR, "autostart")
+async def autostart(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, _user, _, _role = sent
     args = [a.lower() for a in context.args or []]
     number = _number(args)
     if number is None or len(args) != 2 or args[1] not in ("on", "off"):
         await message.reply_text(_("Usage: /autostart NUMBER on, or /autostart NUMBER off"))
         return
     enabled = args[1] == "on"
-    async with context.services.sessionmaker.begin() as session:
+    async with context.runtime.sessionmaker.begin() as session:
         changed = await planning.set_auto_start(session, number, enabled)
         await audit.record(
             session,
@@ -346,7 +372,9 @@ async def autostart(update: Update, context: OpsbotContext) -> None:
 
 
 async def private_start(update: Update, context: OpsbotContext) -> None:
-    """/start in a private chat: staff members get their reminders here from now on.
+    """/start in a private chat: staff members answer and get their reminders here from now on.
+
+    "/start a<question>" is the deep link an Answer press opens (`private_answers`).
 
     The guards have already turned away anyone outside the staff group.
     """
@@ -355,11 +383,21 @@ async def private_start(update: Update, context: OpsbotContext) -> None:
     if message is None or user is None:
         return
     _ = await translator_for(context, user)
-    services = context.services
-    async with services.sessionmaker.begin() as session:
+    runtime = context.runtime
+    async with runtime.sessionmaker.begin() as session:
         await see_user(session, user)
         await staff.open_private_chat(session, user.id)
-    await message.reply_text(_("Hello! When you are on duty, your reminders will come here too."))
+    question_id = question_of_payload(context.args[0]) if context.args else None
+    if question_id is not None:
+        await answer_from_link(update, context, question_id)
+        return
+    await message.reply_text(
+        _(
+            "Hello! From now on, when you press Answer on a card in the staff group, I will ask "
+            "for your answer here, and show its preview here. When you are on duty, your "
+            "reminders will come here too."
+        )
+    )
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -1,5 +1,7 @@
 """Every button press is checked the same way before a feature sees it: readable data, the
-staff group, a member (or a moderator). Declared once per handler with `@button(...)`.
+staff group or a linked partner museum's group (or, for `private=True`, the presser's own
+private chat with the bot), a member of that group (or a moderator). Declared once per
+handler with `@button(...)`.
 
 Refusals are answered in the presser's language and written to the audit log.
 """
@@ -11,8 +13,10 @@ from functools import wraps
 from typing import Any, NamedTuple
 
 from telegram import CallbackQuery, Update
+from telegram.constants import ChatType
 
 from opsbot.i18n import Translator
+from opsbot.telegram import staff_groups
 from opsbot.telegram.callback_data import Callback, unpack
 from opsbot.telegram.context import OpsbotContext
 from opsbot.telegram.handlers.common import answer_query, audit_refusal, translator_for
@@ -32,7 +36,9 @@ PressHandler = Callable[[Update, OpsbotContext, Press], Coroutine[Any, Any, None
 Handler = Callable[[Update, OpsbotContext], Coroutine[Any, Any, None]]
 
 
-def button(*, moderators_only: bool = False) -> Callable[[PressHandler], Handler]:
+def button(
+    *, moderators_only: bool = False, private: bool = False
+) -> Callable[[PressHandler], Handler]:
     """Run the handler only for a press that passes `authorise`."""
 
     def wrap(handler: PressHandler) -> Handler:
@@ -41,7 +47,9 @@ def button(*, moderators_only: bool = False) -> Callable[[PressHandler], Handler
             query = update.callback_query
             assert query is not None
             _ = await translator_for(context, query.from_user)
-            allowed = await authorise(update, context, _, moderators_only=moderators_only)
+            allowed = await authorise(
+                update, context, _, moderators_only=moderators_only, private=private
+            )
             if allowed is not None:
                 callback, role = allowed
                 await handler(update, context, Press(query, _, callback, role))
@@ -60,9 +68,18 @@ async def _refuse(
 
 
 async def authorise(
-    update: Update, context: OpsbotContext, _: Translator, *, moderators_only: bool = False
+    update: Update,
+    context: OpsbotContext,
+    _: Translator,
+    *,
+    moderators_only: bool = False,
+    private: bool = False,
 ) -> tuple[Callback, Role] | None:
-    """Check the press: readable data, the staff group, a member (or a moderator).
+    """Check the press: readable data, the staff group (or a private chat with the bot, when
+    `private`), a member (or a moderator).
+
+    A private chat is anyone's own; a press there still needs a member of the staff group,
+    and each feature checks whose draft or question it is.
 
     Refusals are answered and written to the audit log.
     """
@@ -76,8 +93,16 @@ async def authorise(
         )
         return None
     message = query.message
-    services = context.services
-    if message is None or message.chat.id != services.staff_chat_id:
+    runtime = context.runtime
+    in_private = private and message is not None and message.chat.type == ChatType.PRIVATE
+    in_partner_group = (
+        message is not None
+        and not in_private
+        and await staff_groups.is_partner_group(runtime, message.chat.id)
+    )
+    if message is None or (
+        message.chat.id != runtime.staff_chat_id and not in_private and not in_partner_group
+    ):
         await _refuse(
             update,
             context,
@@ -97,7 +122,11 @@ async def authorise(
             callback.target,
         )
         return None
-    role = await services.roles.role_of(services.staff_chat_id, user.id)
+    role = (
+        await runtime.roles.role_of(message.chat.id, user.id)
+        if in_partner_group
+        else await staff_groups.staff_role(runtime, user.id)
+    )
     if role is None:
         await _refuse(
             update,

@@ -5,38 +5,34 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import timedelta
-from typing import cast
 
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, JobQueue
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from opsbot.db.base import utcnow
 from opsbot.db.models import DeliveryState
 from opsbot.i18n import N_, Translator, translator
-from opsbot.services import audit, planning, salons
+from opsbot.services import audit, cohosting, planning, salons
 from opsbot.services.posts import post_url
 from opsbot.services.schedule_parse import parse_duration
 from opsbot.services.tweet_length import MAX_WEIGHTED_LENGTH, weighted_length
-from opsbot.telegram import salon_timers
+from opsbot.telegram import salon_timers, staff_groups
 from opsbot.telegram.callback_data import Action, matches
+from opsbot.telegram.cohost_views import partner_refusal
 from opsbot.telegram.commands import Command
-from opsbot.telegram.context import OpsbotContext, Services
+from opsbot.telegram.context import OpsbotContext, Runtime
 from opsbot.telegram.handlers.common import (
     actor,
     answer_query,
     clear_buttons,
-    staff_sender,
     translator_for,
 )
 from opsbot.telegram.handlers.presses import Press, button
+from opsbot.telegram.handlers.senders import Sent, command
 from opsbot.telegram.origin import of_command, of_press
 from opsbot.telegram.roles import Role
+from opsbot.telegram.salon_opening import open_salon
 from opsbot.telegram.salon_views import (
     announcement_text,
-    render_post_preview,
-    render_start,
     render_state,
 )
 
@@ -44,7 +40,10 @@ log = logging.getLogger(__name__)
 
 COMMANDS = [
     Command(
-        "start_salon", N_("Open a salon: /start_salon TOPIC [1h|90m]"), Role.MODERATOR, rank=10
+        "start_salon",
+        N_("Open a salon: /start_salon TOPIC [1h|90m] [with @partner]"),
+        Role.MODERATOR,
+        rank=10,
     ),
     Command("end_salon", N_("Close the live salon"), Role.MODERATOR, rank=11),
     Command("ask", N_("Ask the audience a numbered question on X"), Role.MODERATOR, rank=12),
@@ -59,20 +58,6 @@ class ArgumentError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def jobs_of(context: OpsbotContext) -> JobQueue[OpsbotContext]:
-    jobs = cast("JobQueue[OpsbotContext] | None", context.job_queue)
-    assert jobs is not None
-    return jobs
-
-
-async def moderator(update: Update, context: OpsbotContext, action: str) -> Translator | None:
-    """The sender's translator if they are a moderator; otherwise say why not, and log it."""
-    checked = await staff_sender(
-        update, context, action=action, moderators_only=True, detail="not a moderator"
-    )
-    return checked[0] if checked else None
 
 
 def parse_start(
@@ -112,17 +97,14 @@ def parse_start(
     return topic, duration
 
 
-async def start_salon(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "start_salon")
-    message = update.effective_message
-    user = update.effective_user
-    if _ is None or message is None or user is None:
-        return
-    services = context.services
+@command(Role.MODERATOR, "start_salon")
+async def start_salon(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, user, _, _role = sent
+    runtime = context.runtime
     if not context.args:
         # A bare /start_salon starts the salon planned for about now.
-        async with services.sessionmaker.begin() as session:
-            due = await planning.due_to_start(session, services.clock(), START_WINDOW)
+        async with runtime.sessionmaker.begin() as session:
+            due = await planning.due_to_start(session, runtime.clock.now(), START_WINDOW)
         if due is not None:
             await open_salon(
                 context,
@@ -134,12 +116,14 @@ async def start_salon(update: Update, context: OpsbotContext) -> None:
                 planned_id=due.id,
             )
             return
-    default = timedelta(minutes=services.settings.salon_default_minutes)
+    default = timedelta(minutes=runtime.settings.salon_default_minutes)
+    text, typed = cohosting.split_partner(message.text or "")
     try:
-        topic, duration = parse_start(context.args or [], message.text or "", default, _)
+        topic, duration = parse_start(context.args or [], text, default, _)
+        partner_id = await _cohost(runtime, typed, _)
     except ArgumentError as exc:
         await message.reply_text(exc.message)
-        async with services.sessionmaker.begin() as session:
+        async with runtime.sessionmaker.begin() as session:
             await audit.record(
                 session,
                 actor_id=user.id,
@@ -149,112 +133,38 @@ async def start_salon(update: Update, context: OpsbotContext) -> None:
             )
         return
     await open_salon(
-        context, _, topic=topic, duration=duration, by=user.id, reply_to=message.message_id
+        context,
+        _,
+        topic=topic,
+        duration=duration,
+        by=user.id,
+        reply_to=message.message_id,
+        partner_id=partner_id,
     )
 
 
-async def open_salon(
-    context: OpsbotContext,
-    _: Translator,
-    *,
-    topic: str,
-    duration: timedelta,
-    by: int | None,
-    reply_to: int | None = None,
-    planned_id: int | None = None,
-) -> bool:
-    """Start a salon (by command or by the schedule) and tell the group."""
-    services = context.services
-    async with services.sessionmaker.begin() as session:
-        started = await salons.start(
-            session, topic=topic, duration=duration, by=by, now=utcnow(), salon_id=planned_id
-        )
-        await audit.record(
-            session,
-            actor_id=by,
-            action="start_salon",
-            outcome=audit.OK if started.salon else audit.REFUSED,
-            detail=topic if started.salon else "already live",
-        )
-    if started.salon is None:
-        live = started.live
-        await context.bot.send_message(
-            services.staff_chat_id,
-            _(
-                "Salon #{number} “{topic}” is already live; end it first with /end_salon.",
-                number=live.id if live else "?",
-                topic=live.topic if live else "",
-            ),
-            reply_to_message_id=reply_to,
-        )
-        return False
-    salon = started.salon
-    services.live_salon_id = salon.id
-    # The audience starts asking the moment the salon is announced: read X at the live pace now.
-    services.polls.soon()
-    thread_id = await _forum_topic(context, salon.id, topic)
-    if thread_id is not None:
-        salon.thread_id = thread_id
-    salon_timers.arm(jobs_of(context), salon)
-    group = translator(services.settings.default_language)
-    await context.bot.send_message(
-        services.staff_chat_id,
-        render_start(salon, group, services.settings.zone),
-        parse_mode=ParseMode.HTML,
-        message_thread_id=thread_id,
-    )
-    text = announcement_text(
-        salon, group, services.settings.zone, services.settings.hashtag, services.settings.x_account
-    )
-    body, markup = render_post_preview(
-        group(N_("📣 An announcement for X:")),
-        text,
-        group,
-        post=Action.ANNOUNCE,
-        skip=Action.SKIP_ANNOUNCE,
-        target=salon.id,
-    )
-    await context.bot.send_message(
-        services.staff_chat_id,
-        body,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-        message_thread_id=thread_id,
-    )
-    return True
-
-
-async def _forum_topic(context: OpsbotContext, salon_id: int, topic: str) -> int | None:
-    """In a forum group the salon gets its own topic for its cards."""
-    services = context.services
-    try:
-        chat = await context.bot.get_chat(services.staff_chat_id)
-        if not chat.is_forum:
-            return None
-        created = await context.bot.create_forum_topic(
-            services.staff_chat_id, f"#{salon_id} {topic}"[:128]
-        )
-    except TelegramError as exc:
-        log.warning("could not create the salon's forum topic: %s", exc)
+async def _cohost(runtime: Runtime, typed: str | None, _: Translator) -> int | None:
+    """The partner named by `with @handle`, or why the salon cannot be co-hosted with it."""
+    if typed is None:
         return None
-    async with services.sessionmaker.begin() as session:
-        await salons.set_thread(session, salon_id, created.message_thread_id)
-    return created.message_thread_id
+    async with runtime.sessionmaker.begin() as session:
+        found = await cohosting.find_cohost(session, typed)
+    if found.partner is not None:
+        return found.partner.id
+    raise ArgumentError(partner_refusal(found, _))
 
 
-async def end_salon(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "end_salon")
-    message = update.effective_message
-    if _ is None or message is None:
-        return
-    services = context.services
-    async with services.sessionmaker.begin() as session:
+@command(Role.MODERATOR, "end_salon")
+async def end_salon(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, _user, _, _role = sent
+    runtime = context.runtime
+    async with runtime.sessionmaker.begin() as session:
         live = await salons.live_salon(session)
     if live is None:
         await message.reply_text(_("No salon is live."))
         return
-    closed = await salon_timers.close(context.bot, services, jobs_of(context), live.id)
-    async with services.sessionmaker.begin() as session:
+    closed = await salon_timers.close(context.bot, runtime, live.id)
+    async with runtime.sessionmaker.begin() as session:
         await audit.record(
             session,
             actor_id=actor(update),
@@ -271,8 +181,8 @@ async def show_salon(update: Update, context: OpsbotContext) -> None:
     if message is None:
         return
     _ = await translator_for(context, update.effective_user)
-    services = context.services
-    async with services.sessionmaker.begin() as session:
+    runtime = context.runtime
+    async with runtime.sessionmaker.begin() as session:
         live = await salons.live_salon(session)
         summary = await salons.summary(session, live.id) if live else None
     if live is None or summary is None:
@@ -280,15 +190,13 @@ async def show_salon(update: Update, context: OpsbotContext) -> None:
             _("No salon is live. A moderator starts one with /start_salon TOPIC.")
         )
         return
-    await message.reply_text(render_state(live, summary, _, services.settings.zone))
+    await message.reply_text(render_state(live, summary, _, runtime.settings.zone))
 
 
-async def ask(update: Update, context: OpsbotContext) -> None:
-    _ = await moderator(update, context, "ask")
-    message = update.effective_message
-    if _ is None or message is None:
-        return
-    services = context.services
+@command(Role.MODERATOR, "ask", partners=True)
+async def ask(update: Update, context: OpsbotContext, sent: Sent) -> None:
+    message, user, _, _role = sent
+    runtime = context.runtime
     words = (message.text or "").split(None, 1)
     prompt = words[1].strip() if len(words) > 1 else ""
     if not prompt:
@@ -296,12 +204,12 @@ async def ask(update: Update, context: OpsbotContext) -> None:
             _("Usage: /ask TEXT — the museum posts it as Q1, Q2, … with the hashtag.")
         )
         return
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         live = await salons.live_salon(session)
     if live is None:
         await message.reply_text(_("No salon is live."))
         return
-    tag = services.settings.hashtag
+    tag = runtime.settings.hashtag
     longest = salons.prompt_text(99, prompt, tag)
     if weighted_length(longest) > MAX_WEIGHTED_LENGTH:
         await message.reply_text(
@@ -312,14 +220,24 @@ async def ask(update: Update, context: OpsbotContext) -> None:
             )
         )
         return
-    async with services.sessionmaker.begin() as session:
+    # A partner's moderator asks from the partner's account.
+    partner = next(
+        (
+            partner
+            for partner, role in await staff_groups.partners_of(runtime, user.id)
+            if role == Role.MODERATOR
+        ),
+        None,
+    )
+    async with runtime.sessionmaker.begin() as session:
         queued = await salons.ask(
             session,
             live.id,
             prompt,
             tag,
-            now=utcnow(),
+            now=runtime.clock.now(),
             origin=of_command(message),
+            partner_id=partner.id if partner is not None else None,
         )
         row = queued.delivery
         await audit.record(
@@ -331,13 +249,16 @@ async def ask(update: Update, context: OpsbotContext) -> None:
         )
     if queued.created:
         # The outbox posts it and answers the moderator with its link.
-        services.outbox.wake()
+        runtime.outbox.wake()
     elif row.state == DeliveryState.SENT:
         await message.reply_text(
             _(
                 "This question was already asked as Q{number}: {url}",
                 number=row.number,
-                url=post_url(services.settings.x_account, row.external_id or ""),
+                url=post_url(
+                    partner.handle if partner is not None else runtime.settings.x_account,
+                    row.external_id or "",
+                ),
             )
         )
     else:
@@ -349,28 +270,30 @@ async def ask(update: Update, context: OpsbotContext) -> None:
 @button(moderators_only=True)
 async def on_announcement(update: Update, context: OpsbotContext, press: Press) -> None:
     query, _, callback, _role = press
-    services = context.services
+    runtime = context.runtime
     posting = callback.action == Action.ANNOUNCE
     origin = of_press(query)
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         salon = await salons.get(session, callback.target)
         if salon is None:
             claimed = False
         elif posting:
-            group = translator(services.settings.default_language)
+            group = translator(runtime.settings.default_language)
             text = announcement_text(
                 salon,
                 group,
-                services.settings.zone,
-                services.settings.hashtag,
-                services.settings.x_account,
+                runtime.settings.zone,
+                runtime.settings.hashtag,
+                runtime.settings.x_account,
             )
             origin = replace(origin, thread_id=salon.thread_id)
-            queued = await salons.announce(session, salon.id, text, now=utcnow(), origin=origin)
+            queued = await salons.announce(
+                session, salon.id, text, now=runtime.clock.now(), origin=origin
+            )
             claimed = queued.created
         else:
             claimed = await salons.skip_announcement(
-                session, callback.target, now=utcnow(), origin=origin
+                session, callback.target, now=runtime.clock.now(), origin=origin
             )
         await audit.record(
             session,
@@ -384,7 +307,7 @@ async def on_announcement(update: Update, context: OpsbotContext, press: Press) 
         return
     await clear_buttons(query)
     if posting:
-        services.outbox.wake()
+        runtime.outbox.wake()
         await answer_query(query, _.plain("Posting…"))
     else:
         await answer_query(query, _.plain("Skipped."))
@@ -400,12 +323,3 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
             on_announcement, pattern=matches(Action.ANNOUNCE, Action.SKIP_ANNOUNCE)
         )
     )
-
-
-async def resume(application: Application, services: Services) -> None:  # type: ignore[type-arg]
-    """After a restart: the live salon keeps its number, its topic and its clock."""
-    async with services.sessionmaker.begin() as session:
-        live = await salons.live_salon(session)
-    services.live_salon_id = live.id if live else None
-    if live is not None:
-        salon_timers.arm(cast("JobQueue[OpsbotContext]", application.job_queue), live)

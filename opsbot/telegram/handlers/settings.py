@@ -47,7 +47,7 @@ async def choose_language(update: Update, context: OpsbotContext) -> None:
     user = update.effective_user
     if message is None or user is None:
         return
-    services = context.services
+    runtime = context.runtime
     args = [a.lower() for a in (context.args or [])]
     if len(args) != 1 or args[0] not in SUPPORTED_LANGUAGES:
         _ = await translator_for(context, user)
@@ -55,7 +55,7 @@ async def choose_language(update: Update, context: OpsbotContext) -> None:
             _("Usage: /language ru or /language en"), parse_mode=ParseMode.HTML
         )
         return
-    async with services.sessionmaker.begin() as session:
+    async with runtime.sessionmaker.begin() as session:
         await see_user(session, user)
         await staff.set_language(session, user.id, args[0])
         await audit.record(session, actor_id=user.id, action="language", detail=args[0])

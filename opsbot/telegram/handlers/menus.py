@@ -32,14 +32,35 @@ from telegram.error import TelegramError
 from opsbot.i18n import SUPPORTED_LANGUAGES, translator
 from opsbot.settings import Settings
 from opsbot.telegram.commands import Command
-from opsbot.telegram.handlers import curators, draws, planning, salons
+from opsbot.telegram.handlers import (
+    approvals,
+    budget_report,
+    curators,
+    draws,
+    partners,
+    planning,
+    priority,
+    reports,
+    salons,
+)
 from opsbot.telegram.handlers import settings as settings_handlers
 from opsbot.telegram.roles import Role
 
 log = logging.getLogger(__name__)
 
 # The feature modules that declare commands.
-SOURCES = (settings_handlers, curators, salons, draws, planning)
+SOURCES = (
+    settings_handlers,
+    curators,
+    salons,
+    draws,
+    priority,
+    reports,
+    planning,
+    budget_report,
+    approvals,
+    partners,
+)
 DEFAULT_COMMANDS = ("help",)
 
 

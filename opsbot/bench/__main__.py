@@ -1,0 +1,3 @@
+from opsbot.bench.cli import main
+
+raise SystemExit(main())
