@@ -143,6 +143,11 @@ class StaffChat:
     def cards(self) -> dict[str, list[Message]]:
         return cards_by_post(self.view(), self.museum)
 
+    def shown(self) -> set[str]:
+        """The visitor posts the group has seen: on a card of their own or in a digest."""
+        view = self.view()
+        return set(cards_by_post(view, self.museum)) | set(digests_by_post(view, self.museum))
+
     def card(self, post_id: str) -> Message | None:
         cards = self.cards().get(post_id)
         return cards[0] if cards else None

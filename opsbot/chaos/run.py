@@ -282,13 +282,14 @@ async def _play(
 async def _settle(
     chat: StaffChat, audience: Audience, sandbox: Sandbox, engine: AsyncEngine, timeout: float
 ) -> bool:
-    """Wait until every question has its card, no answer is owed to X, and nothing moves."""
+    """Wait until every question is shown (a card, or a line of a digest when a backlog built
+    up), no answer is owed to X, and nothing moves."""
     deadline = time.monotonic() + timeout
     last: tuple[int, int] | None = None
     quiet_since = time.monotonic()
     while time.monotonic() < deadline:
-        cards = chat.cards()
-        carded = all(q.post_id in cards for q in audience.questions())
+        shown = chat.shown()
+        carded = all(q.post_id in shown for q in audience.questions())
         owed = await unsettled_answers(engine)
         now = (chat.signature(), len(sandbox.x.museum_posts()))
         if now != last:

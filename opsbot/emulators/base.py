@@ -115,11 +115,12 @@ class EmulatorServer:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
         """Wait until `predicate()` returns something truthy and return it.
 
         Raises TimeoutError with the predicate's name when it never holds, so a test fails
-        with a reason instead of hanging.
+        with a reason instead of hanging. The default is generous: it bounds a wait for what
+        must happen, never a measure of how fast, and a loaded two-core CI machine is slow.
         """
 
         async def _wait() -> Any:

@@ -19,6 +19,7 @@ from opsbot.telegram.approvals import needs_approval
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import Runtime
 from opsbot.telegram.delivery_failures import why_failed
+from opsbot.telegram.keyed_locks import KeyedLocks
 from opsbot.telegram.previews import render_preview
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,29 @@ async def show_preview(
     """Send the preview (as a reply to the curator's text) or edit the one already shown.
 
     A new preview goes to `chat_id` (the chat of the curator's text: the staff group or their
-    private chat), else to where the last one was, else to the staff group.
+    private chat), else to where the last one was, else to the staff group. One answer's
+    preview is drawn by one task at a time: a handler's redraw read before the outbox posted
+    must not land after the outbox's "Posted".
     """
+    async with _preview_lock(root_id):
+        await _show_preview(
+            bot, runtime, root_id, _, reply_to=reply_to, signature=signature, chat_id=chat_id
+        )
+
+
+_preview_lock = KeyedLocks()
+
+
+async def _show_preview(
+    bot: Bot,
+    runtime: Runtime,
+    root_id: int,
+    _: Translator,
+    *,
+    reply_to: Message | None,
+    signature: str | None,
+    chat_id: int | None,
+) -> None:
     settings = runtime.settings
     async with runtime.sessionmaker.begin() as session:
         parts = await answers.thread_of(session, root_id)

@@ -18,9 +18,7 @@ or deleted sends its cards to the General chat, and the group is told once per s
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from enum import StrEnum
@@ -50,6 +48,7 @@ from opsbot.telegram.background import BackgroundLoop
 from opsbot.telegram.card_facts import card_state
 from opsbot.telegram.cards import digest, render_card
 from opsbot.telegram.digests import DIGEST_SIZE, render_digest
+from opsbot.telegram.keyed_locks import KeyedLocks
 from opsbot.telegram.known_messages import KnownMessages
 from opsbot.telegram.partner_cards import PartnerCards
 from opsbot.telegram.ratelimit import BACKGROUND, BotStopping, Pace, PacedRateLimiter
@@ -117,9 +116,7 @@ class CardQueue(BackgroundLoop):
         # Once digests have begun they go on while a full one is left: the last few of a
         # burst as single cards would cost the group a minute more for no one's benefit.
         self._digesting = False
-        self._full_card_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._full_card_lock = KeyedLocks()
         self.known = KnownMessages()
         # The cards of co-hosted salons in the partner's own group follow the host's.
         self.partners = PartnerCards(bot, sessionmaker, settings, self._clock)
@@ -244,10 +241,7 @@ class CardQueue(BackgroundLoop):
 
         Presses of the same number at once give one card: the second finds it sent.
         """
-        lock = self._full_card_locks.get(question_id)
-        if lock is None:
-            lock = self._full_card_locks[question_id] = asyncio.Lock()
-        async with lock:
+        async with self._full_card_lock(question_id):
             async with self._sessionmaker.begin() as session:
                 question = await questions.load(session, question_id)
             if question is None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
@@ -15,6 +13,7 @@ from opsbot.services import inbox, questions
 from opsbot.telegram.card_facts import card_state
 from opsbot.telegram.cards import digest, render_card
 from opsbot.telegram.context import Runtime
+from opsbot.telegram.keyed_locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +62,7 @@ async def replace_buttons(
         return True
 
 
-def _lock(question_id: int) -> asyncio.Lock:
-    lock = _card_locks.get(question_id)
-    if lock is None:
-        lock = _card_locks[question_id] = asyncio.Lock()
-    return lock
-
-
-# A lock lives while a task holds or awaits it, and no longer.
-_card_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+_lock = KeyedLocks()
 
 
 async def _refresh(bot: Bot, runtime: Runtime, question_id: int, *, only_known: bool) -> bool:

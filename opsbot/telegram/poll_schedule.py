@@ -39,6 +39,9 @@ class PollSchedule:
         self._again = False
         # Reads begun so far: lets a caller tell that the next one has run.
         self.reads = 0
+        # The wait the last read asked for (the interval or a back-off), before its own time
+        # is taken off: the pace as the bot chose it, without the machine's delays.
+        self.last_wait: float | None = None
         # When the scheduled read is due, on the clock's monotonic time.
         self._due: float | None = None
         # Only the latest scheduled read runs: one already handed to the job queue when it was
@@ -99,6 +102,7 @@ class PollSchedule:
         delay = 0.0
         try:
             delay = await self._read(context)
+            self.last_wait = delay
         finally:
             self._running = False
             self._idle.set()

@@ -229,6 +229,8 @@ async def test_x_rate_limit_queues_then_posts_once(
     await sandbox.telegram.wait_for(
         lambda: "Ответил(а)" in message_by_id(sandbox, card["message_id"])["text"]
     )
+    # Once: nothing more goes out once the outbox has nothing left.
+    await settled(bot)
     assert len(replies(sandbox)) == 1
     assert sandbox.x.violations == []
 
@@ -244,6 +246,8 @@ async def test_x_503_retries_and_never_doubles(
     await sandbox.telegram.wait_for(
         lambda: "Ответил(а)" in message_by_id(sandbox, card["message_id"])["text"], timeout=20
     )
+    # Never doubled: nothing more goes out once the outbox has nothing left.
+    await settled(bot)
     assert len(replies(sandbox)) == 1
     [answer] = await answers_in_db(bot)
     assert answer.status == "posted" and answer.x_post_id == replies(sandbox)[0]["id"]
@@ -270,6 +274,8 @@ async def test_x_403_duplicate_is_reconciled_not_retried(
     await sandbox.telegram.wait_for(
         lambda: "Ответил(а)" in message_by_id(sandbox, card["message_id"])["text"]
     )
+    # Not retried: nothing more goes out once the outbox has nothing left.
+    await settled(bot)
     assert len(replies(sandbox)) == 1
     creates = [r for r in sandbox.x.requests if r.endpoint == "createPosts"]
     assert len(creates) == 1
@@ -347,7 +353,9 @@ async def test_a_second_draft_cannot_post_while_the_first_waits_for_x(
         "Another answer to this question is already being posted.",
         "This question has already been answered.",
     )
-    # Past X's window and the outbox's next look, without waiting for either.
+    # Past X's window and the outbox's next look, without waiting for either: a move made
+    # before the outbox rests again would not cut its pause short.
+    await sandbox.x.wait_for(lambda: bot.bot_data.outbox.resting)
     clock.advance(bot.bot_data.outbox.check_seconds)
     await sandbox.telegram.wait_for(lambda: len(replies(sandbox)) == 1, timeout=20)
     await settled(bot)

@@ -134,7 +134,17 @@ async def test_a_draft_sent_for_approval_and_approved_is_one_reply(
         lambda: "✅ Одобрил(а) Anna" in message_by_id(sandbox, request["message_id"])["text"]
     )
     assert not buttons(message_by_id(sandbox, request["message_id"]))
+
+    def posted() -> bool:
+        shown = message_in(sandbox, chat_id, preview["message_id"])
+        return f"status/{reply['id']}" in shown["html"] and "⏳" not in shown["text"]
+
+    await sandbox.telegram.wait_for(posted)
     await settled(bot)
+    # Nothing more went out once the bot had nothing left to send.
+    assert len(replies(sandbox)) == 1
+    # The approval's own redraw of the preview never lands over the outbox's "Posted".
+    assert posted()
     actions = await audit_actions(bot)
     assert ("approval_send", "ok") in actions and ("approval_approve", "ok") in actions
 
@@ -189,6 +199,7 @@ async def test_returned_with_a_comment_edited_and_approved(
     [reply] = replies(sandbox)
     assert "В 1872 году." in reply["text"]
     await settled(bot)
+    assert len(replies(sandbox)) == 1
     actions = await audit_actions(bot)
     for step in ("approval_comment_asked", "approval_return", "approval_approve"):
         assert (step, "ok") in actions
@@ -274,6 +285,7 @@ async def test_a_moderator_edits_the_text_before_approving(
     [reply] = replies(sandbox)
     assert "В 1872 году." in reply["text"]
     await settled(bot)
+    assert len(replies(sandbox)) == 1
     assert ("approval_edit", "ok") in await audit_actions(bot)
 
 

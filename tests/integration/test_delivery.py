@@ -369,7 +369,8 @@ async def test_a_post_x_kept_but_does_not_show_yet_is_adopted_not_failed(
     sandbox.x.inject_fault(Fault(endpoint="createPosts", status=0, delay=2.0, accept=True))
     await kind.ask(sandbox, scene, True)
     # The repost is refused as a duplicate: the post is on X but not in its timeline yet.
-    await sandbox.x.wait_for(lambda: 403 in creates(sandbox))
+    # After X's timeout, a look and a back-off: more than the default wait on a loaded machine.
+    await sandbox.x.wait_for(lambda: 403 in creates(sandbox), timeout=30)
     assert kind.posts(sandbox, scene) and len(kind.posts(sandbox, scene)) == kind.count
     await next_attempt(bot, clock)
     await assert_one_delivery(sandbox, kind, scene)

@@ -127,5 +127,6 @@ def test_demo_tells_the_story_in_order(tmp_path: Path, language: str) -> None:
     # Nothing of the other language's frame leaks in.
     other = STORY["en" if language == "ru" else "ru"]
     assert other[1] not in out and other[-1] not in out
-    assert took < 30, f"the demo took {took:.0f} s"
+    # The demo moves its clock instead of waiting: a real idle wait between polls is 300 s.
+    assert took < 60, f"the demo took {took:.0f} s"
     assert list(tmp_path.iterdir()) == []

@@ -96,12 +96,15 @@ async def test_health_is_ok_while_both_answer_and_names_what_went_stale(
         await beats_after(settings, heartbeat.X)
         status, said = await health(settings)
         assert status == 0 and said.startswith("healthy: Telegram answered"), said
-    await age_heartbeat(settings, timedelta(seconds=400))
+    stopped = await age_heartbeat(settings, timedelta(seconds=400))
     status, said = await health(settings)
+    # The age runs on while `opsbot health` starts, which a loaded machine can stretch.
+    upper = (utcnow() - stopped).total_seconds() + 1
     assert status == 1
-    assert re.fullmatch(
-        r"opsbot health: stale: Telegram last answered 40\d s ago \(at most 180 s\)\n", said
-    ), said
+    stale = re.fullmatch(
+        r"opsbot health: stale: Telegram last answered (\d+) s ago \(at most 180 s\)\n", said
+    )
+    assert stale and 400 <= int(stale[1]) <= upper, said
     status, said = await health(settings, "--max-age", "600")
     assert status == 0, said
     status, said = await health(settings, "--max-age", "600", "--max-x-age", "60")
@@ -123,7 +126,7 @@ async def test_heartbeat_follows_telegram_and_x_answers(
     sandbox: Sandbox, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(heartbeats, "TELEGRAM_EVERY", 0.2)
-    async with running(settings, poll_timeout=1):
+    async with running(settings, poll_timeout=1) as bot:
         first = await beats_after(settings, heartbeat.X)
         # A getMe every TELEGRAM_EVERY seconds moves Telegram's heartbeat on.
         moved = await beats_after(settings, heartbeat.TELEGRAM, after=first[heartbeat.TELEGRAM])
@@ -133,10 +136,19 @@ async def test_heartbeat_follows_telegram_and_x_answers(
         await sandbox.x.wait_for(
             lambda: any(r.status == 503 for r in sandbox.x.requests[seen:]), timeout=10
         )
+        # A read that caught up between reading `moved` and the fault still moved it; reads
+        # are one at a time, so from the first refused request on none can.
         stalled = await beats(settings)
-        assert stalled[heartbeat.X] == moved[heartbeat.X]
+        assert stalled[heartbeat.X] >= moved[heartbeat.X]
+        # A whole read begun after that, failing, leaves it where it was.
+        polls = bot.bot_data.polls
+        reads = polls.reads
+        await sandbox.x.wait_for(
+            lambda: polls.reads > reads and polls.due_in() is not None, timeout=20
+        )
+        assert (await beats(settings))[heartbeat.X] == stalled[heartbeat.X]
         sandbox.x.faults.clear()
-        await beats_after(settings, heartbeat.X, after=moved[heartbeat.X])
+        await beats_after(settings, heartbeat.X, after=stalled[heartbeat.X])
         # Telegram failing: the getMe is not a heartbeat.
         sandbox.telegram.inject_fault(Fault(endpoint="getMe", status=502, count=1000))
         seen = len(sandbox.telegram.requests)

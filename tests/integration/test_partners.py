@@ -3,12 +3,13 @@ partner's curator posts by hand when the bot may not post as the partner."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from opsbot.db.models import Partner, Question, QuestionStatus
+from opsbot.db.models import Partner, Question, QuestionStatus, StaffMember
 from opsbot.emulators.sandbox import (
     CURATOR_EN,
     CURATOR_RU,
@@ -17,6 +18,7 @@ from opsbot.emulators.sandbox import (
     STAFF_CHAT_ID,
     Sandbox,
 )
+from opsbot.services import partners
 from opsbot.telegram.context import OpsbotApplication
 from tests.integration.helpers import buttons, press_and_wait, wait_for_cards, write_answer
 from tests.integration.partner_world import (
@@ -122,6 +124,23 @@ async def test_partner_add_checks_every_argument(
         assert not list(await session.scalars(select(Partner)))
 
 
+async def partners_of_people(bot: OpsbotApplication, *people: int) -> list[Partner | None]:
+    """Each person's museum once the bot has seen them all (None: the host's)."""
+    runtime = bot.bot_data
+    for _attempt in range(600):
+        async with runtime.sessionmaker.begin() as session:
+            seen = {
+                member.telegram_id
+                for member in await session.scalars(
+                    select(StaffMember).where(StaffMember.telegram_id.in_(people))
+                )
+            }
+            if seen == set(people):
+                return [await partners.partner_of_staff(session, person) for person in people]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot never saw {sorted(set(people) - seen)}")
+
+
 async def test_add_list_link_and_remove_a_partner(sandbox: Sandbox, bot: OpsbotApplication) -> None:
     await add_partner(sandbox)
     await command(
@@ -134,8 +153,15 @@ async def test_add_list_link_and_remove_a_partner(sandbox: Sandbox, bot: OpsbotA
     await link_partner_group(sandbox)
     listed = await command(sandbox, STAFF_CHAT_ID, MODERATOR.user_id, "/partners", PARTNER_HANDLE)
     assert "Europe/Moscow" in listed["text"] and "привязана" in listed["text"]
-    # People who write in the linked group are the partner's staff.
+    # People who write in the linked group are the partner's staff (and answer from its
+    # account); the host's moderator, who sits there too, stays the host's.
+    sandbox.telegram.add_member(PARTNER_CHAT_ID, MODERATOR.user_id)
+    # The bot's answer to the moderator's command comes after it has looked at who he is.
+    await command(sandbox, PARTNER_CHAT_ID, MODERATOR.user_id, "/partners", ".")
     sandbox.telegram.user_sends(PARTNER_CHAT_ID, PARTNER_CURATOR.user_id, "Hello!")
+    [partner] = await partners_of_people(bot, PARTNER_CURATOR.user_id)
+    assert partner is not None and partner.handle == PARTNER_HANDLE
+    assert await partners_of_people(bot, MODERATOR.user_id) == [None]
     await command(
         sandbox,
         STAFF_CHAT_ID,

@@ -195,6 +195,8 @@ async def test_the_answer_dialogue_happens_in_private_and_the_group_sees_one_edi
             )
         )
         assert "museum/status/" in confirmed["html"]
+    # Counted once the bot has nothing more to send: an edit still on its way counts too.
+    await settled(bot)
     replies = [p for p in sandbox.x.museum_posts() if p.get("in_reply_to_tweet_id")]
     assert len(replies) == 3
     for card, reply in zip(cards, sorted(replies, key=lambda p: p["id"]), strict=True):
@@ -408,8 +410,10 @@ async def test_previews_do_not_wait_behind_a_600_card_backlog(
         assert f"Ответ {n}." in preview["text"]
     # Counted in the group, not in the database: on a loaded machine the poller may not have
     # stored every page yet, and a question not stored is not a card that went first.
+    # Counted before the time is read: a window opening in between is not allowed for.
+    shown = len(cards(sandbox))
     windows = int((time.monotonic() - started) // 60) + 2
-    assert len(cards(sandbox)) <= 20 * windows < 600, (len(cards(sandbox)), windows)
+    assert shown <= 20 * windows < 600, (shown, windows)
     assert not sandbox.telegram.violations
 
 

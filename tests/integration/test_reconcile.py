@@ -21,6 +21,11 @@ async def test_an_answer_on_x_with_a_stale_card_and_a_taken_question_is_mended(
         [card] = await wait_for_cards(sandbox, 1)
         await press_and_wait(sandbox, CURATOR_EN.user_id, card, "Взять")
         await write_answer(sandbox, CURATOR_EN.user_id, card, "В 1872 году.")
+        # The take's card edit comes after its press is answered; a stop gives up a send
+        # still waiting for its slot.
+        await sandbox.telegram.wait_for(
+            lambda: "Boris" in message_by_id(sandbox, card["message_id"])["text"]
+        )
     # What a process leaves that recorded the post on X and died before it marked the
     # question and edited the card.
     engine = create_engine(settings.database_url)

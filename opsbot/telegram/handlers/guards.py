@@ -72,13 +72,15 @@ async def staff_group_only(update: Update, context: OpsbotContext) -> None:
     if chat.type == Chat.PRIVATE:
         await staff_only_in_private(update, context)
         return
-    if chat.id != runtime.staff_chat_id and await staff_groups.is_partner_group(runtime, chat.id):
-        # A co-host's own staff group: its curators answer the co-hosted salons' questions.
-        user = update.effective_user
-        if user is not None and not user.is_bot and user.id != ANONYMOUS_ADMIN_ID:
-            async with runtime.sessionmaker.begin() as session:
-                await see_user(session, user)
-        return
+    if chat.id != runtime.staff_chat_id:
+        async with runtime.sessionmaker.begin() as session:
+            linked = await partners.partner_of_chat(session, chat.id)
+        if linked is not None:
+            # A co-host's own staff group: its curators answer the co-hosted salons' questions.
+            user = update.effective_user
+            if user is not None and not user.is_bot and user.id != ANONYMOUS_ADMIN_ID:
+                await partner_handlers.seen_in_partner_group(context, user, linked)
+            return
     if chat.id == runtime.staff_chat_id:
         message = update.effective_message
         if message is not None:
@@ -135,8 +137,6 @@ async def partner_group(update: Update, context: OpsbotContext, chat: Chat) -> b
             )
         raise ApplicationHandlerStop
     if partner.chat_id == chat.id:
-        if user is not None and not user.is_bot and user.id != ANONYMOUS_ADMIN_ID:
-            await partner_handlers.seen_in_partner_group(context, user, partner)
         return True
     if message is not None and (message.text or "").startswith("/"):
         _ = await translator_for(context, user)

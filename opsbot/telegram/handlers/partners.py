@@ -619,10 +619,14 @@ def is_group_request(message: Message | None) -> bool:
 
 
 async def seen_in_partner_group(context: OpsbotContext, user: User, partner: Partner) -> None:
-    """Whoever writes in a partner's linked group works for that partner."""
-    async with context.runtime.sessionmaker.begin() as session:
+    """Whoever writes in a partner's linked group works for that partner, and answers from
+    its account; not the host museum's own people, who may sit in the partner's group too."""
+    runtime = context.runtime
+    host_staff = await runtime.roles.role_of(runtime.staff_chat_id, user.id) is not None
+    async with runtime.sessionmaker.begin() as session:
         await see_user(session, user)
-        await partners.mark_staff(session, user.id, partner.id)
+        if not host_staff:
+            await partners.mark_staff(session, user.id, partner.id)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
