@@ -178,6 +178,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         runtime.cards.known.sent(chat_id, message_id)
     async with runtime.sessionmaker.begin() as session:
         runtime.cards.chat_id = await staff.staff_chat_id(session, settings.staff_chat_id)
+    await runtime.cards.adopt_digests(await runtime.sends.digests(runtime.cards.chat_id))
     await menus.register(application.bot, settings, runtime.cards.chat_id)
     await heartbeats.on_start(application.bot, runtime)
     assert application.job_queue is not None

@@ -552,6 +552,8 @@ class TelegramSend(Base):
     # The question whose card the message is: a card recorded here but not on its question
     # (the bot stopped between the two) is that message, not another lost card.
     question_id: Mapped[int | None] = mapped_column(Integer)
+    # The questions a digest listed (ids, comma-separated), for the same reason.
+    listed: Mapped[str | None] = mapped_column(String(400))
 
 
 class DeliveryKind(StrEnum):

@@ -130,11 +130,14 @@ async def refuse_group(session: AsyncSession, partner_id: int, chat_id: int) -> 
 
 
 async def mark_staff(session: AsyncSession, telegram_id: int, partner_id: int | None) -> None:
-    """The person works for this partner (None: for the host museum)."""
+    """The person works for this partner (None: for the host museum). A partner removed a
+    moment before (a message from its group handled beside `/partner remove`) leaves the
+    person the host's rather than pointing at a partner that is gone."""
+    still_there = select(Partner.id).where(Partner.id == partner_id).scalar_subquery()
     await session.execute(
         update(StaffMember)
         .where(StaffMember.telegram_id == telegram_id)
-        .values(partner_id=partner_id)
+        .values(partner_id=still_there if partner_id is not None else None)
     )
 
 

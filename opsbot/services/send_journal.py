@@ -8,6 +8,7 @@ bot's own answered sends are known here, even those of the run before a crash.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -24,9 +25,16 @@ async def record(
     *,
     keep: timedelta,
     card_of: int | None = None,
+    listed: Sequence[int] = (),
 ) -> None:
     session.add(
-        TelegramSend(chat_id=chat_id, message_id=message_id, sent_at=at, question_id=card_of)
+        TelegramSend(
+            chat_id=chat_id,
+            message_id=message_id,
+            sent_at=at,
+            question_id=card_of,
+            listed=",".join(str(question_id) for question_id in listed) or None,
+        )
     )
     await session.execute(delete(TelegramSend).where(TelegramSend.sent_at < at - keep))
 
@@ -55,3 +63,25 @@ async def card_sent(session: AsyncSession, chat_id: int, question_id: int) -> in
         .order_by(TelegramSend.sent_at.desc())
         .limit(1)
     )
+
+
+async def digests_sent(
+    session: AsyncSession, chat_id: int, *, now: datetime, window: timedelta
+) -> list[tuple[int, list[int]]]:
+    """(message id, the questions it listed) of every digest Telegram gave back an id for
+    inside the window ending now, oldest first."""
+    rows = await session.execute(
+        select(TelegramSend.message_id, TelegramSend.listed)
+        .where(
+            TelegramSend.chat_id == chat_id,
+            TelegramSend.sent_at > now - window,
+            TelegramSend.message_id.is_not(None),
+            TelegramSend.listed.is_not(None),
+        )
+        .order_by(TelegramSend.sent_at)
+    )
+    return [
+        (message_id, [int(question_id) for question_id in listed.split(",")])
+        for message_id, listed in rows
+        if message_id is not None and listed
+    ]

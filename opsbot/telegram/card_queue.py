@@ -204,8 +204,10 @@ class CardQueue(BackgroundLoop):
                     sent += 1
 
     async def _send_digest(self, batch: list[Question], backlog: int) -> None:
-        """One message for up to ten questions. Its send is not looked for after a lost
-        answer: at worst a digest shows twice, and every question stays reachable."""
+        """One message for up to ten questions. The send journal keeps the questions with the
+        message id Telegram gave back, so a digest posted but not recorded before a crash is
+        adopted at the next start (`adopt_digests`). One whose answer never came is not
+        looked for: at worst it shows twice, and every question stays reachable."""
         thread_id = await self._thread_of(batch[0])
         async with self._sessionmaker.begin() as session:
             first = await priority.of_questions(session, batch, self._settings.vip_followers)
@@ -223,11 +225,18 @@ class CardQueue(BackgroundLoop):
             reply_markup=markup,
             message_thread_id=thread_id,
             link_preview_options=NO_PREVIEW,
-            rate_limit_args=BACKGROUND,
+            rate_limit_args=replace(BACKGROUND, listed=tuple(q.id for q in batch)),
         )
         self.known.sent(self.chat_id, message.message_id)
         async with self._sessionmaker.begin() as session:
             await inbox.record_digest(session, [q.id for q in batch], message.message_id)
+
+    async def adopt_digests(self, sent: list[tuple[int, list[int]]]) -> None:
+        """Digests the run before sent and died before recording, (message id, questions)
+        from the send journal: their questions are listed there, not listed again."""
+        async with self._sessionmaker.begin() as session:
+            for message_id, question_ids in sent:
+                await inbox.record_digest(session, question_ids, message_id)
 
     async def _thread_of(self, question: Question) -> int | None:
         if question.salon_id is None:

@@ -73,6 +73,8 @@ class Pace:
     # The question whose card this send is: the send journal keeps it with the message id, so
     # a card whose send was answered but not recorded before a crash is known as that card.
     card_of: int | None = None
+    # The questions a digest lists, kept the same way for the same reason.
+    listed: tuple[int, ...] = ()
 
 
 BACKGROUND = Pace(background=True)
@@ -143,7 +145,7 @@ class PacedRateLimiter(BaseRateLimiter[Pace]):
         self.holding = 0
         # Awaited for every counted message that reached a group (chat id, message id), before
         # the caller hears of it: what it records survives a kill right after.
-        self.on_group_send: Callable[[int, int | None, int | None], Awaitable[None]] | None = None
+        self.on_group_send: Callable[[int, int | None, Pace | None], Awaitable[None]] | None = None
         # Told of every message id Telegram's answers reveal in a group (chat id, message id).
         self.on_group_message: Callable[[int, int], None] | None = None
 
@@ -259,9 +261,7 @@ class PacedRateLimiter(BaseRateLimiter[Pace]):
                 if counted and isinstance(group, int) and self.on_group_send is not None:
                     message_id = result.get("message_id") if isinstance(result, dict) else None
                     await self.on_group_send(
-                        group,
-                        message_id if isinstance(message_id, int) else None,
-                        rate_limit_args.card_of if rate_limit_args is not None else None,
+                        group, message_id if isinstance(message_id, int) else None, rate_limit_args
                     )
                 return result
             finally:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from opsbot.services import send_journal
-from opsbot.telegram.ratelimit import PacedRateLimiter
+from opsbot.telegram.ratelimit import Pace, PacedRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class SendJournal:
         self._window = window
         self._clock = clock
 
-    async def note(self, chat_id: int, message_id: int | None, card_of: int | None) -> None:
+    async def note(self, chat_id: int, message_id: int | None, pace: Pace | None) -> None:
         try:
             async with self._sessionmaker.begin() as session:
                 await send_journal.record(
@@ -46,7 +46,8 @@ class SendJournal:
                     message_id,
                     self._clock(),
                     keep=max(KEEP, self._window),
-                    card_of=card_of,
+                    card_of=pace.card_of if pace is not None else None,
+                    listed=pace.listed if pace is not None else (),
                 )
         except Exception:
             log.warning("could not record a send to chat %s", chat_id, exc_info=True)
@@ -66,6 +67,13 @@ class SendJournal:
             self._limiter.seed(chat_id, chat_ages)
         self._limiter.on_group_send = self.note
         return [(chat_id, message_id) for chat_id, _at, message_id in sends if message_id]
+
+    async def digests(self, chat_id: int) -> list[tuple[int, list[int]]]:
+        """The recent digests in the chat: (message id, the questions each listed)."""
+        async with self._sessionmaker.begin() as session:
+            return await send_journal.digests_sent(
+                session, chat_id, now=self._clock(), window=max(KEEP, self._window)
+            )
 
     def stop(self) -> None:
         self._limiter.on_group_send = None

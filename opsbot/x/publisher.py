@@ -105,9 +105,15 @@ class Publisher:
     async def _poster(self, row: Delivery) -> tuple[XGateway, XAccount]:
         """The client and account the delivery goes out from: a partner's, or the museum's."""
         if row.partner_id is not None:
-            if self._partners is None:
-                raise PartnerNotConnected
-            return await self._partners.account(row.partner_id)
+            try:
+                if self._partners is None:
+                    raise PartnerNotConnected
+                return await self._partners.account(row.partner_id)
+            except PartnerNotConnected:
+                raise _Refused(
+                    DeliveryFailure.NOT_CONNECTED,
+                    "the partner has not authorised the app to act as its account",
+                ) from None
         account = self._account()
         if account is None:
             account = await self._gateway.me()
@@ -124,15 +130,7 @@ class Publisher:
             return await self._fail(row, veto, veto.value, Outcome.FAILED)
         sent = False
         try:
-            try:
-                gateway, account = await self._poster(row)
-            except PartnerNotConnected:
-                return await self._fail(
-                    row,
-                    DeliveryFailure.NOT_CONNECTED,
-                    "the partner has not authorised the app to post as its account",
-                    Outcome.FAILED,
-                )
+            gateway, account = await self._poster(row)
             async with self._sessionmaker.begin() as session:
                 if not await outbox.holds(session, row, self._now()):
                     return Delivered(Outcome.TAKEN_OVER, row)
@@ -181,15 +179,7 @@ class Publisher:
                 return await self._give_up(
                     row, row.failure or DeliveryFailure.TIMEOUT, row.last_error
                 )
-            try:
-                gateway, _account = await self._poster(row)
-            except PartnerNotConnected:
-                return await self._fail(
-                    row,
-                    DeliveryFailure.NOT_CONNECTED,
-                    "the partner has not authorised the app to delete as its account",
-                    Outcome.FAILED,
-                )
+            gateway, _account = await self._poster(row)
             try:
                 gone_before = not await gateway.delete_post(row.target)
             except XRejected as exc:

@@ -234,3 +234,51 @@ async def test_card_sent_but_not_recorded_before_a_crash_is_adopted_not_sent_aga
         assert await recorded_cards(bot, 2) == recorded
         await settled(bot)
     assert len(cards(sandbox)) == 2
+
+
+async def listed_in_digests(bot: OpsbotApplication) -> dict[str, int]:
+    """Question text -> the digest message that lists it, as recorded on the questions."""
+    async with bot.bot_data.sessionmaker.begin() as session:
+        rows = await session.execute(
+            select(Question.text, Question.digest_message_id).where(
+                Question.digest_message_id.is_not(None)
+            )
+        )
+        return {text: int(message_id) for text, message_id in rows}
+
+
+async def test_a_digest_sent_but_not_recorded_before_a_crash_is_adopted_not_sent_again(
+    sandbox: Sandbox, settings: Settings, clock: ManualClock
+) -> None:
+    """A backlog goes out in digests; Telegram answered the last one's send and the journal
+    kept it, then the bot died before its questions recorded it: the restarted bot lists them
+    where they are instead of in a second digest."""
+    for n in range(30):
+        sandbox.x.visitor_posts(f"v{n}", f"@museum Question {n} #museumsalon")
+    async with running(settings, poll_timeout=1, clock=clock) as bot:
+        await sandbox.telegram.wait_for(
+            lambda: sum(m["text"].count("Question ") for m in digests(sandbox)) >= 30, timeout=60
+        )
+        await settled(bot)
+        listed = await listed_in_digests(bot)
+    shown = digests(sandbox)
+    assert len(listed) == 30 and len(shown) == 3 and not cards(sandbox)
+    last = shown[-1]["message_id"]
+    async with bot.bot_data.sessionmaker.begin() as session:
+        # What the kill leaves: the send journalled, the digest not recorded on its questions.
+        await session.execute(
+            update(Question)
+            .where(Question.digest_message_id == last)
+            .values(digest_message_id=None)
+        )
+    async with running(settings, poll_timeout=1, clock=clock) as bot:
+        await settled(bot)
+        assert await listed_in_digests(bot) == listed
+    assert digests(sandbox) == shown and not cards(sandbox)
+
+
+def digests(sandbox: Sandbox) -> list[dict[str, Any]]:
+    return sorted(
+        (m for m in bot_messages(sandbox) if m["text"].startswith("📥")),
+        key=lambda m: m["message_id"],
+    )

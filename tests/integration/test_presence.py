@@ -49,15 +49,24 @@ async def question_row(bot: OpsbotApplication) -> Question:
     return found
 
 
-async def test_presence_is_shown_while_writing_and_cleared_with_one_edit_each(
+async def vera_drafts(
     sandbox: Sandbox, bot: OpsbotApplication
-) -> None:
-    vera = CURATOR_RU.user_id
+) -> tuple[dict[str, Any], int, dict[str, Any]]:
+    """A question's card at rest, then Vera's draft: the card, its edits before the draft,
+    and the preview."""
     sandbox.x.visitor_posts("ivan", "@museum Когда основан музей? #museumsalon")
     [card] = await wait_for_cards(sandbox, 1)
     await settled(bot)
     before = card_edits(sandbox, card)
-    preview = await write_answer(sandbox, vera, card, "В 1872 году.")
+    preview = await write_answer(sandbox, CURATOR_RU.user_id, card, "В 1872 году.")
+    return card, before, preview
+
+
+async def test_presence_is_shown_while_writing_and_cleared_with_one_edit_each(
+    sandbox: Sandbox, bot: OpsbotApplication
+) -> None:
+    vera = CURATOR_RU.user_id
+    card, before, preview = await vera_drafts(sandbox, bot)
     await sandbox.telegram.wait_for(lambda: "✍️ Vera пишет ответ" in card_text(sandbox, card))
     assert card_edits(sandbox, card) == before + 1
     await press_and_wait(sandbox, vera, preview, "Отмена")
@@ -72,11 +81,7 @@ async def test_posting_ends_presence_in_the_edit_that_shows_the_answer(
     sandbox: Sandbox, bot: OpsbotApplication
 ) -> None:
     vera = CURATOR_RU.user_id
-    sandbox.x.visitor_posts("ivan", "@museum Когда основан музей? #museumsalon")
-    [card] = await wait_for_cards(sandbox, 1)
-    await settled(bot)
-    before = card_edits(sandbox, card)
-    preview = await write_answer(sandbox, vera, card, "В 1872 году.")
+    card, before, preview = await vera_drafts(sandbox, bot)
     await sandbox.telegram.wait_for(lambda: "пишет ответ" in card_text(sandbox, card))
     await press_and_wait(sandbox, vera, preview, "Опубликовать")
     await sandbox.telegram.wait_for(lambda: "Ответил(а) Vera" in card_text(sandbox, card))

@@ -125,6 +125,11 @@ async def test_staff_are_marked_as_a_partners_or_the_hosts(sessions: Sessions) -
     assert await in_turn(sessions, lambda s: partners.partner_of_staff(s, OLGA)) is None
     await in_turn(sessions, lambda s: partners.mark_staff(s, PETR, None))
     assert await in_turn(sessions, lambda s: partners.partner_of_staff(s, PETR)) is None
+    # A message from the group handled just after the partner was removed.
+    assert await in_turn(sessions, lambda s: partners.remove(s, pid))
+    await in_turn(sessions, lambda s: partners.mark_staff(s, PETR, pid))
+    person = await in_turn(sessions, lambda s: s.get(StaffMember, PETR))
+    assert person is not None and person.partner_id is None
 
 
 async def test_tokens_are_stored_removed_and_sealed_again(sessions: Sessions) -> None:
