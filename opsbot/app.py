@@ -51,6 +51,7 @@ from opsbot.telegram.handlers import (
     salons,
 )
 from opsbot.telegram.handlers import settings as settings_handlers
+from opsbot.telegram.keyed_locks import KeyedLocks
 from opsbot.telegram.outbox import Outbox
 from opsbot.telegram.poll_schedule import PollSchedule
 from opsbot.telegram.prompts import ask_again_after_restart
@@ -172,6 +173,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     )
     own_messages = await runtime.sends.load()
     runtime.cards = CardQueue(application.bot, runtime.sessionmaker, settings, clock)
+    runtime.preview_lock = KeyedLocks()
     runtime.cards.refresh = partial(refresh_card, application.bot, runtime)
     runtime.cards.stored_up_to = lambda: runtime.poller.stored_before
     for chat_id, message_id in own_messages:

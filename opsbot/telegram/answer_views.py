@@ -19,7 +19,6 @@ from opsbot.telegram.approvals import needs_approval
 from opsbot.telegram.card_updates import refresh_card
 from opsbot.telegram.context import Runtime
 from opsbot.telegram.delivery_failures import why_failed
-from opsbot.telegram.keyed_locks import KeyedLocks
 from opsbot.telegram.previews import render_preview
 
 log = logging.getLogger(__name__)
@@ -67,13 +66,10 @@ async def show_preview(
     preview is drawn by one task at a time: a handler's redraw read before the outbox posted
     must not land after the outbox's "Posted".
     """
-    async with _preview_lock(root_id):
+    async with runtime.preview_lock(root_id):
         await _show_preview(
             bot, runtime, root_id, _, reply_to=reply_to, signature=signature, chat_id=chat_id
         )
-
-
-_preview_lock = KeyedLocks()
 
 
 async def _show_preview(

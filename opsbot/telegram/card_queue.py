@@ -117,6 +117,8 @@ class CardQueue(BackgroundLoop):
         # burst as single cards would cost the group a minute more for no one's benefit.
         self._digesting = False
         self._full_card_lock = KeyedLocks()
+        # One card is brought up to date by one task at a time (`card_updates`).
+        self.card_lock = KeyedLocks()
         self.known = KnownMessages()
         # The cards of co-hosted salons in the partner's own group follow the host's.
         self.partners = PartnerCards(bot, sessionmaker, settings, self._clock)

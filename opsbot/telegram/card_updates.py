@@ -13,7 +13,6 @@ from opsbot.services import inbox, questions
 from opsbot.telegram.card_facts import card_state
 from opsbot.telegram.cards import digest, render_card
 from opsbot.telegram.context import Runtime
-from opsbot.telegram.keyed_locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ async def refresh_card(
     One card is brought up to date by one task at a time: two at once would both compare
     with the state shown before either, and both spend an edit.
     """
-    async with _lock(question_id):
+    async with runtime.cards.card_lock(question_id):
         changed = await _refresh(bot, runtime, question_id, only_known=only_known)
         # The co-host's group sees who took or answered it as soon as the host's does.
         return await runtime.cards.partners.refresh(question_id) or changed
@@ -39,7 +38,7 @@ async def replace_buttons(
 ) -> bool:
     """Other buttons under the card for a moment (a confirmation step), noted as what the
     card shows, so the next refresh puts the card's own back; False if there is no card."""
-    async with _lock(question_id):
+    async with runtime.cards.card_lock(question_id):
         async with runtime.sessionmaker.begin() as session:
             question = await questions.load(session, question_id)
         if question is None or question.card_message_id is None:
@@ -60,9 +59,6 @@ async def replace_buttons(
         async with runtime.sessionmaker.begin() as session:
             await inbox.record_card_shown(session, question_id, digest(text, markup))
         return True
-
-
-_lock = KeyedLocks()
 
 
 async def _refresh(bot: Bot, runtime: Runtime, question_id: int, *, only_known: bool) -> bool:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from opsbot.telegram.card_queue import CardQueue
     from opsbot.telegram.clock_jobs import ClockJobs
     from opsbot.telegram.downtime_notice import DowntimeNotice
+    from opsbot.telegram.keyed_locks import KeyedLocks
     from opsbot.telegram.poll_schedule import PollSchedule
     from opsbot.telegram.roles import Roles
     from opsbot.telegram.send_journal import SendJournal
@@ -54,6 +55,9 @@ class Runtime:
     polls: PollSchedule
     # One-shot jobs due at moments on `clock` (a salon's end, a card's delayed update).
     timers: ClockJobs
+    # One answer's preview is drawn by one task at a time. Held here, not in a module: a lock
+    # belongs to one event loop, and each run (each test) has its own.
+    preview_lock: KeyedLocks
     live_salon_id: int | None = None
     # The share of the month's X budget spent, as of the last read; None without a budget.
     budget_fraction: float | None = None
